@@ -1,0 +1,162 @@
+// Package simd describes the two vector tiers lanes generates code for, so that one generator
+// function can emit a kernel for both: the AVX2 tier works on 8-lane ymm registers and does
+// partial vectors with VMASKMOVPS and a mask read from a table; the AVX-512 tier works on
+// 16-lane zmm registers and does partial vectors with an opmask register built by BZHI.
+//
+// A kernel written against Tier differs between the tiers only in register width and in how
+// its tail is masked, so the AVX2 build, which runs on every development machine, exercises
+// the same instruction sequence that the AVX-512 build emits.
+package simd
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	"github.com/mmcloughlin/avo/gotypes"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// Tier is one instruction-set level of generated code.
+type Tier struct {
+	Suffix string // appended to every function name: "AVX2" or "AVX512"
+	Lanes  int    // float32 lanes in one vector register
+	Bytes  int    // bytes in one vector register
+	// Registers is how many vector registers the tier's code may use: 16 for VEX-encoded
+	// AVX2 (ymm0-15), 32 for EVEX-encoded AVX-512 (zmm0-31).
+	Registers int
+}
+
+// AVX2 is the 8-lane tier: AVX, AVX2 and FMA3.
+var AVX2 = Tier{Suffix: "AVX2", Lanes: 8, Bytes: 32, Registers: 16}
+
+// AVX512 is the 16-lane tier: AVX-512 F, plus BMI2 for building tail masks.
+var AVX512 = Tier{Suffix: "AVX512", Lanes: 16, Bytes: 64, Registers: 32}
+
+// Tiers lists the tiers every kernel family is generated for, widest first.
+var Tiers = []Tier{AVX512, AVX2}
+
+// Name returns the assembly function name of kernel base on this tier: "dot" -> "dotAVX2".
+func (t Tier) Name(base string) string { return base + t.Suffix }
+
+// Vec allocates a virtual vector register of the tier's width.
+func (t Tier) Vec() VecVirtual {
+	if t.Lanes == 16 {
+		return ZMM()
+	}
+	return YMM()
+}
+
+// Vecs allocates n vector registers.
+func (t Tier) Vecs(n int) []VecVirtual {
+	v := make([]VecVirtual, n)
+	for i := range v {
+		v[i] = t.Vec()
+	}
+	return v
+}
+
+// Mask selects the first r lanes of a vector, 0 < r < Lanes. On AVX2 it is a vector whose
+// selected lanes have their sign bit set; on AVX-512 it is an opmask register.
+type Mask struct {
+	tier Tier
+	vec  VecVirtual    // AVX2
+	k    OpmaskVirtual // AVX-512
+}
+
+// tailMask holds 8 all-ones words followed by 8 zero words; a vector loaded at word offset
+// 8-r is the AVX2 mask of the first r lanes. DeclareTables emits it.
+var tailMask Mem
+
+// DeclareTables emits the read-only data the tiers' helpers use. Call it once per generated
+// file, before any TEXT.
+func DeclareTables() {
+	tailMask = GLOBL("tailMask", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		var w uint32
+		if i < 8 {
+			w = 0xffffffff
+		}
+		DATA(4*i, U32(w))
+	}
+}
+
+// TailMask builds the mask of the first r lanes, where 0 < r < Lanes is held in a register
+// (which is left unchanged).
+func (t Tier) TailMask(r GPVirtual) Mask {
+	m := Mask{tier: t}
+	if t.Lanes == 16 {
+		ones := GP32()
+		MOVL(U32(0xffffffff), ones)
+		BZHIL(r.As32(), ones, ones) // ones = (1<<r) - 1
+		m.k = K()
+		KMOVW(ones, m.k)
+		return m
+	}
+	// Load 8 words starting r words before the table's zero half.
+	if tailMask.Symbol.Name == "" {
+		panic("simd: TailMask before DeclareTables")
+	}
+	// An SB-relative address takes no index register, so form the address first.
+	end := GP64()
+	LEAQ(tailMask.Offset(32), end)
+	neg := GP64()
+	MOVQ(r, neg)
+	NEGQ(neg)
+	m.vec = YMM()
+	VMOVDQU(Mem{Base: end, Index: neg, Scale: 4}, m.vec)
+	return m
+}
+
+// LoadMasked loads the selected lanes of mem into dst and zeroes the others. Lanes that are
+// not selected are not read, so a tail load never touches memory past a slice's end.
+func (m Mask) LoadMasked(mem Mem, dst VecVirtual) {
+	if m.tier.Lanes == 16 {
+		VMOVUPS_Z(mem, m.k, dst)
+		return
+	}
+	VMASKMOVPS(mem, m.vec, dst)
+}
+
+// StoreMasked stores the selected lanes of src to mem and leaves the rest of mem untouched.
+func (m Mask) StoreMasked(src VecVirtual, mem Mem) {
+	if m.tier.Lanes == 16 {
+		VMOVUPS(src, m.k, mem)
+		return
+	}
+	VMASKMOVPS(src, m.vec, mem)
+}
+
+// BroadcastParam loads the float32 argument name into every lane of a new register.
+func (t Tier) BroadcastParam(name string) VecVirtual {
+	x := Load(Param(name), XMM())
+	v := t.Vec()
+	VBROADCASTSS(x, v)
+	return v
+}
+
+// ReduceAdd adds the lanes of v and leaves the sum in the low lane of the returned xmm
+// register. v is clobbered.
+func (t Tier) ReduceAdd(v VecVirtual) VecVirtual {
+	y := v.AsY()
+	if t.Lanes == 16 {
+		hi := YMM()
+		VEXTRACTF64X4(U8(1), v, hi)
+		VADDPS(hi, y, y)
+	}
+	x := v.AsX()
+	hi := XMM()
+	VEXTRACTF128(U8(1), y, hi)
+	VADDPS(hi, x, x)
+	VPERMILPS(U8(0b_00_00_11_10), x, hi) // lanes 2,3 down
+	VADDPS(hi, x, x)
+	VPERMILPS(U8(0b_00_00_00_01), x, hi) // lane 1 down
+	VADDSS(hi, x, x)
+	return x.(VecVirtual)
+}
+
+// LoadGP loads an integer or pointer argument (a slice's base or length) into a new
+// general-purpose register.
+func LoadGP(c gotypes.Component) GPVirtual {
+	r := GP64()
+	Load(c, r)
+	return r
+}

@@ -1,0 +1,37 @@
+package kernels
+
+// The generic tier: plain Go, the reference every assembly kernel is tested against and the
+// implementation on CPUs and builds without one.
+
+// axpyGeneric: for i, v := range x { y[i] += alpha * v }
+func axpyGeneric(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// scaleGeneric: for i := range x { x[i] *= alpha }
+func scaleGeneric(alpha float32, x []float32) {
+	for i := range x {
+		x[i] *= alpha
+	}
+}
+
+// dotGeneric: for i, v := range x { sum += v * y[i] }, with four partial sums so the
+// additions do not wait on one another.
+func dotGeneric(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		s0 += x[i] * y[i]
+		s1 += x[i+1] * y[i+1]
+		s2 += x[i+2] * y[i+2]
+		s3 += x[i+3] * y[i+3]
+	}
+	for ; i < len(x); i++ {
+		s0 += x[i] * y[i]
+	}
+	return (s0 + s1) + (s2 + s3)
+}

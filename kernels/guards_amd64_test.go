@@ -1,0 +1,70 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// avoFeatures maps the instruction-set names avo writes on "// Requires:" lines to cpuid's.
+// SSE and SSE2 are part of amd64 itself.
+var avoFeatures = map[string]cpuid.FeatureID{
+	"AVX": cpuid.AVX, "AVX2": cpuid.AVX2, "FMA3": cpuid.FMA3, "BMI": cpuid.BMI1, "BMI2": cpuid.BMI2,
+	"AVX512F": cpuid.AVX512F, "AVX512VL": cpuid.AVX512VL, "AVX512DQ": cpuid.AVX512DQ,
+	"AVX512BW": cpuid.AVX512BW, "AVX512VNNI": cpuid.AVX512VNNI,
+	"SSE3": cpuid.SSE3, "SSSE3": cpuid.SSSE3, "SSE4.1": cpuid.SSE4, "SSE4.2": cpuid.SSE42,
+}
+
+// TestGuardsCoverGeneratedCode reads the instruction sets avo recorded for every generated
+// function and checks that the dispatch guard of the function's tier requires each one: a
+// guard that forgot one would pass every test here and die with SIGILL on an older CPU.
+func TestGuardsCoverGeneratedCode(t *testing.T) {
+	files, _ := filepath.Glob("*_amd64.s")
+	if len(files) == 0 {
+		t.Fatal("no generated assembly found")
+	}
+	text := regexp.MustCompile(`(?m)^// Requires: (.*)\nTEXT ·(\w+)\(SB\)`)
+	tiers := map[string]*tier{"AVX512": avx512Tier, "AVX2": avx2Tier}
+	checked := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range text.FindAllStringSubmatch(string(src), -1) {
+			fn := m[2]
+			var tr *tier
+			for suffix, candidate := range tiers {
+				if strings.HasSuffix(fn, suffix) {
+					tr = candidate
+				}
+			}
+			if tr == nil {
+				t.Errorf("%s: %s has no tier suffix", f, fn)
+				continue
+			}
+			for _, isa := range strings.Split(m[1], ", ") {
+				if isa == "SSE" || isa == "SSE2" {
+					continue
+				}
+				id, ok := avoFeatures[isa]
+				if !ok {
+					t.Errorf("%s: %s requires %s, which this test cannot map to a cpuid feature", f, fn, isa)
+				} else if !slices.Contains(tr.requires, id) {
+					t.Errorf("%s: %s requires %s, but the %s tier's guard does not check it", f, fn, isa, tr.name)
+				}
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("found no '// Requires:' lines in the generated assembly")
+	}
+}

@@ -1,0 +1,27 @@
+//go:build !purego
+
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+// The feature lists name every instruction set the generated code of a tier uses (each
+// function's "Requires:" line in the .s files; TestGuardsCoverGeneratedCode checks them).
+var (
+	avx512Tier = &tier{
+		name: "avx512",
+		requires: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.BMI2,
+			cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512DQ, cpuid.AVX512BW},
+		axpy:  axpyAVX512,
+		scale: scaleAVX512,
+		dot:   dotAVX512,
+	}
+	avx2Tier = &tier{
+		name:     "avx2",
+		requires: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3},
+		axpy:     axpyAVX2,
+		scale:    scaleAVX2,
+		dot:      dotAVX2,
+	}
+)
+
+var asmTiers = []*tier{avx512Tier, avx2Tier}
