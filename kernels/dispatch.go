@@ -18,6 +18,7 @@ type tier struct {
 	axpy  func(alpha float32, x, y []float32)
 	scale func(alpha float32, x []float32)
 	dot   func(x, y []float32) float32
+	gemm  *gemmConfig
 }
 
 // genericTier is the pure-Go reference, available everywhere.
@@ -26,6 +27,7 @@ var genericTier = &tier{
 	axpy:  axpyGeneric,
 	scale: scaleGeneric,
 	dot:   dotGeneric,
+	gemm:  genericGemm,
 }
 
 // allTiers is every tier this build contains, best first: the assembly tiers of this

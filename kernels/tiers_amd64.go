@@ -14,6 +14,7 @@ var (
 		axpy:  axpyAVX512,
 		scale: scaleAVX512,
 		dot:   dotAVX512,
+		gemm:  avx512Gemm,
 	}
 	avx2Tier = &tier{
 		name:     "avx2",
@@ -21,6 +22,7 @@ var (
 		axpy:     axpyAVX2,
 		scale:    scaleAVX2,
 		dot:      dotAVX2,
+		gemm:     avx2Gemm,
 	}
 )
 

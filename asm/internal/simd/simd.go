@@ -54,7 +54,7 @@ func (t Tier) Vecs(n int) []VecVirtual {
 	return v
 }
 
-// Mask selects the first r lanes of a vector, 0 < r < Lanes. On AVX2 it is a vector whose
+// Mask selects the first r lanes of a vector, 0 <= r <= Lanes. On AVX2 it is a vector whose
 // selected lanes have their sign bit set; on AVX-512 it is an opmask register.
 type Mask struct {
 	tier Tier
@@ -79,8 +79,8 @@ func DeclareTables() {
 	}
 }
 
-// TailMask builds the mask of the first r lanes, where 0 < r < Lanes is held in a register
-// (which is left unchanged).
+// TailMask builds the mask of the first r lanes, where 0 <= r <= Lanes is held in a
+// register (which is left unchanged).
 func (t Tier) TailMask(r GPVirtual) Mask {
 	m := Mask{tier: t}
 	if t.Lanes == 16 {
@@ -126,11 +126,21 @@ func (m Mask) StoreMasked(src VecVirtual, mem Mem) {
 }
 
 // BroadcastParam loads the float32 argument name into every lane of a new register.
+// The broadcast reads the argument's memory directly: an SSE load could not reach the
+// AVX-512 registers 16-31 that the allocator may pick.
 func (t Tier) BroadcastParam(name string) VecVirtual {
-	x := Load(Param(name), XMM())
 	v := t.Vec()
-	VBROADCASTSS(x, v)
+	VBROADCASTSS(ParamAddr(name), v)
 	return v
+}
+
+// ParamAddr is the memory operand of a scalar argument.
+func ParamAddr(name string) Mem {
+	arg, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
+	return arg.Addr
 }
 
 // ReduceAdd adds the lanes of v and leaves the sum in the low lane of the returned xmm

@@ -1,0 +1,187 @@
+package main
+
+import (
+	"fmt"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/lanesml/lanes/asm/internal/simd"
+)
+
+// shape is a micro-kernel's register block: MR rows of C by NV vectors of columns.
+type shape struct {
+	tier simd.Tier
+	mr   int // rows of C held in registers
+	nv   int // vectors of columns: NR = nv * tier.Lanes
+}
+
+// The register blocks, chosen so that accumulators + B vectors + one broadcast fill the
+// register file without spilling, and so that the loads per FMA stay under the load ports:
+//
+//	AVX2:    6 x 16: 12 accumulators + 2 B + 1 broadcast = 15 of 16 ymm; 8 loads per 12 FMAs.
+//	AVX-512: 12 x 32: 24 accumulators + 2 B + 1 broadcast = 27 of 32 zmm; 14 loads per 24 FMAs.
+//
+// kernels/sgemm.go mirrors these numbers (sgemmMR, sgemmNR); a test checks they agree.
+var shapes = []shape{
+	{tier: simd.AVX512, mr: 12, nv: 2},
+	{tier: simd.AVX2, mr: 6, nv: 2},
+}
+
+// kUnroll is how many k steps one pass of the main loop does.
+const kUnroll = 4
+
+// microKernel emits
+//
+//	func sgemmKernel<tier>(k int, a *float32, aStride int, b *float32, bStride int,
+//		c *float32, ldc int, alpha, beta float32, rows, cols int)
+//
+// which computes, for r < rows and j < cols,
+//
+//	C[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*bStride+j] + beta * C[r*ldc+j]
+//
+// with strides in floats. Each k step reads MR floats of A and NR floats of B, all of which
+// must be readable (zero padding for edges is the packer's job); rows <= MR and cols <= NR
+// limit only what is written back. beta == 0 writes C without reading it.
+//
+// Registers: acc[r][v] holds C rows r, column vector v; bv[v] the current row of B; one
+// register takes each broadcast element of A.
+func microKernel(s shape) {
+	t := s.tier
+	TEXT(t.Name("sgemmKernel"), NOSPLIT,
+		"func(k int, a *float32, aStride int, b *float32, bStride int, c *float32, ldc int, alpha, beta float32, rows, cols int)")
+	Pragma("noescape")
+	Doc(fmt.Sprintf("C[%d x %d] = alpha * A[%d x k] * B[k x %d] + beta * C, rows x cols of it written back.",
+		s.mr, s.nv*t.Lanes, s.mr, s.nv*t.Lanes))
+
+	k := simd.LoadGP(Param("k"))
+	a := simd.LoadGP(Param("a"))
+	b := simd.LoadGP(Param("b"))
+	aStride := simd.LoadGP(Param("aStride"))
+	bStride := simd.LoadGP(Param("bStride"))
+	SHLQ(U8(2), aStride) // floats to bytes
+	SHLQ(U8(2), bStride)
+
+	acc := make([][]VecVirtual, s.mr)
+	for r := range acc {
+		acc[r] = t.Vecs(s.nv)
+		for _, v := range acc[r] {
+			VXORPS(v, v, v)
+		}
+	}
+	bv := t.Vecs(s.nv)
+	step := func() {
+		for v := range bv {
+			VMOVUPS(Mem{Base: b}.Offset(v*t.Bytes), bv[v])
+		}
+		for r := 0; r < s.mr; r++ {
+			ar := t.Vec()
+			VBROADCASTSS(Mem{Base: a}.Offset(4*r), ar)
+			for v := range bv {
+				VFMADD231PS(bv[v], ar, acc[r][v])
+			}
+		}
+		ADDQ(aStride, a)
+		ADDQ(bStride, b)
+	}
+
+	Comment("Main loop: kUnroll steps of k at a time.")
+	Label("unrolled")
+	CMPQ(k, U8(kUnroll))
+	JB(LabelRef("single"))
+	for u := 0; u < kUnroll; u++ {
+		step()
+	}
+	SUBQ(U8(kUnroll), k)
+	JMP(LabelRef("unrolled"))
+	Label("single")
+	TESTQ(k, k)
+	JZ(LabelRef("store"))
+	step()
+	DECQ(k)
+	JMP(LabelRef("single"))
+
+	Label("store")
+	storeTile(s, acc)
+	VZEROUPPER()
+	RET()
+}
+
+// storeTile writes alpha*acc + beta*C back, all MR x NR of it when rows and cols are full,
+// otherwise the first rows rows and, with masks, the first cols columns.
+func storeTile(s shape, acc [][]VecVirtual) {
+	t := s.tier
+	c := simd.LoadGP(Param("c"))
+	ldc := simd.LoadGP(Param("ldc"))
+	SHLQ(U8(2), ldc)
+	rows := simd.LoadGP(Param("rows"))
+	cols := simd.LoadGP(Param("cols"))
+	alpha := t.BroadcastParam("alpha")
+	beta := t.BroadcastParam("beta")
+	betaZero := GP32()
+	MOVL(simd.ParamAddr("beta"), betaZero) // the bits of beta, shifted out of the sign: zero for +0 and -0
+	SHLL(U8(1), betaZero)
+
+	for r := range acc {
+		for _, v := range acc[r] {
+			VMULPS(alpha, v, v)
+		}
+	}
+
+	// full reports a whole tile: rows == MR and cols == NR.
+	CMPQ(rows, U32(s.mr))
+	JNE(LabelRef("edge"))
+	CMPQ(cols, U32(s.nv*t.Lanes))
+	JNE(LabelRef("edge"))
+	TESTL(betaZero, betaZero)
+	JZ(LabelRef("fullBetaZero"))
+	for r := range acc {
+		for v := range acc[r] {
+			VFMADD231PS(Mem{Base: c}.Offset(v*t.Bytes), beta, acc[r][v])
+			VMOVUPS(acc[r][v], Mem{Base: c}.Offset(v*t.Bytes))
+		}
+		ADDQ(ldc, c)
+	}
+	JMP(LabelRef("done"))
+	Label("fullBetaZero")
+	for r := range acc {
+		for v := range acc[r] {
+			VMOVUPS(acc[r][v], Mem{Base: c}.Offset(v*t.Bytes))
+		}
+		ADDQ(ldc, c)
+	}
+	JMP(LabelRef("done"))
+
+	// Edge tile: a mask per column vector (lanes of vector v: clamp(cols - v*Lanes, 0, Lanes)),
+	// and a row count.
+	Label("edge")
+	masks := make([]simd.Mask, s.nv)
+	left := GP64()
+	MOVQ(cols, left)
+	for v := range masks {
+		lanes := GP64()
+		MOVQ(left, lanes)
+		full := GP64()
+		MOVQ(U32(t.Lanes), full)
+		CMPQ(lanes, full)
+		CMOVQGT(full, lanes)
+		masks[v] = t.TailMask(lanes)
+		SUBQ(lanes, left)
+	}
+	for r := range acc {
+		CMPQ(rows, U32(r+1))
+		JB(LabelRef("done"))
+		for v := range acc[r] {
+			old := t.Vec()
+			TESTL(betaZero, betaZero)
+			JZ(LabelRef(fmt.Sprintf("edgeStore%d_%d", r, v)))
+			masks[v].LoadMasked(Mem{Base: c}.Offset(v*t.Bytes), old)
+			VFMADD231PS(old, beta, acc[r][v])
+			Label(fmt.Sprintf("edgeStore%d_%d", r, v))
+			masks[v].StoreMasked(acc[r][v], Mem{Base: c}.Offset(v*t.Bytes))
+		}
+		ADDQ(ldc, c)
+	}
+	Label("done")
+}

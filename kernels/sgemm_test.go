@@ -1,0 +1,267 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// gemmCase is one Sgemm call to check: shapes, transposes, scalars and the padding of each
+// matrix's rows beyond its length (filled with NaN in A and B, a sentinel in C).
+type gemmCase struct {
+	transA, transB   bool
+	m, n, k          int
+	alpha, beta      float32
+	padA, padB, padC int
+	floats           bool // random floats (checked to a tolerance) instead of small integers
+}
+
+func (tc gemmCase) String() string {
+	return fmt.Sprintf("%dx%dx%d tA=%v tB=%v alpha=%v beta=%v pads=%d,%d,%d",
+		tc.m, tc.n, tc.k, tc.transA, tc.transB, tc.alpha, tc.beta, tc.padA, tc.padB, tc.padC)
+}
+
+// checkGemmCase runs one case on the active tier against a float64 reference. With small
+// integer entries and dyadic alpha and beta, every float32 sum is exact, so any tier and any
+// summation order must match the reference exactly; an index off by one cannot hide.
+func checkGemmCase(t *testing.T, r *rand.Rand, tc gemmCase) {
+	t.Helper()
+	aRows, aCols := tc.m, tc.k
+	if tc.transA {
+		aRows, aCols = tc.k, tc.m
+	}
+	bRows, bCols := tc.k, tc.n
+	if tc.transB {
+		bRows, bCols = tc.n, tc.k
+	}
+	lda, ldb, ldc := max(1, aCols+tc.padA), max(1, bCols+tc.padB), max(1, tc.n+tc.padC)
+	fill := func(rows, cols, ld int, pad float32) []float32 {
+		s := make([]float32, rows*ld)
+		for i := range s {
+			if i%ld >= cols {
+				s[i] = pad
+			} else if tc.floats {
+				s[i] = r.Float32()*2 - 1
+			} else {
+				s[i] = float32(r.IntN(9) - 4)
+			}
+		}
+		return s
+	}
+	nan := float32(math.NaN())
+	a := fill(aRows, aCols, lda, nan)
+	b := fill(bRows, bCols, ldb, nan)
+	const guard = 23
+	cbuf := fill(guard+tc.m*ldc+guard, 0, 1, sentinel) // all sentinel
+	c := cbuf[guard : guard+tc.m*ldc]
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			if tc.beta == 0 {
+				c[i*ldc+j] = nan // must not be read
+			} else if tc.floats {
+				c[i*ldc+j] = r.Float32()*2 - 1
+			} else {
+				c[i*ldc+j] = float32(r.IntN(9) - 4)
+			}
+		}
+	}
+	opA := func(i, p int) float64 {
+		if tc.transA {
+			return float64(a[p*lda+i])
+		}
+		return float64(a[i*lda+p])
+	}
+	opB := func(p, j int) float64 {
+		if tc.transB {
+			return float64(b[j*ldb+p])
+		}
+		return float64(b[p*ldb+j])
+	}
+	want := make([]float64, tc.m*tc.n)
+	mag := make([]float64, tc.m*tc.n)
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			var sum, abs float64
+			if tc.alpha != 0 {
+				for p := 0; p < tc.k; p++ {
+					sum += opA(i, p) * opB(p, j)
+					abs += math.Abs(opA(i, p) * opB(p, j))
+				}
+			}
+			w := float64(tc.alpha) * sum
+			if tc.beta != 0 {
+				w += float64(tc.beta) * float64(c[i*ldc+j])
+			}
+			want[i*tc.n+j] = w
+			mag[i*tc.n+j] = math.Abs(float64(tc.alpha))*abs + math.Abs(float64(tc.beta)*float64(c[i*ldc+j]))
+		}
+	}
+
+	Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a, lda, b, ldb, tc.beta, c, ldc)
+
+	for i := 0; i < tc.m; i++ {
+		for j := 0; j < tc.n; j++ {
+			got, w := float64(c[i*ldc+j]), want[i*tc.n+j]
+			tol := 0.0
+			if tc.floats {
+				tol = float64(tc.k+2) * 1.2e-7 * mag[i*tc.n+j]
+			}
+			if math.IsNaN(got) || math.Abs(got-w) > tol {
+				t.Fatalf("%v: C[%d][%d] = %v, want %v (tolerance %g)", tc, i, j, got, w, tol)
+			}
+		}
+	}
+	for i, v := range cbuf {
+		inside := i >= guard && i < guard+tc.m*ldc && (i-guard)%ldc < tc.n
+		if !inside && v != sentinel {
+			t.Fatalf("%v: C buffer element %d outside the matrix changed to %v", tc, i, v)
+		}
+	}
+}
+
+// gemmEdgeDims holds every remainder of every tier's register tile, plus the sizes the
+// issue names.
+var gemmEdgeDims = []int{0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 15, 16, 17, 23, 31, 32, 33, 127, 129, 784}
+
+func TestSgemmEdgeShapes(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 0.25}, {0, 0.25}, {0, 0}, {1, 0.25}}
+		i := 0
+		for _, m := range gemmEdgeDims {
+			for _, n := range gemmEdgeDims {
+				for _, k := range []int{1, 3, 300} {
+					if m*n*k > 1<<21 && k > 1 {
+						continue // the large ones are covered by TestSgemmLargeShapes
+					}
+					for tr := 0; tr < 4; tr++ {
+						s := scalars[i%len(scalars)]
+						i++
+						checkGemmCase(t, r, gemmCase{transA: tr&1 != 0, transB: tr&2 != 0, m: m, n: n, k: k,
+							alpha: s[0], beta: s[1], padA: i % 3, padB: (i / 3) % 2, padC: i % 4})
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmLargeShapes(t *testing.T) {
+	cases := []gemmCase{
+		{m: 32, n: 128, k: 784, alpha: 1},               // the MLP's layer-1 forward
+		{transA: true, m: 784, n: 128, k: 32, alpha: 1}, // layer-1 weight gradient
+		{m: 32, n: 10, k: 128, alpha: 1, beta: 1},       // layer-2 forward, accumulating
+		{transB: true, m: 32, n: 128, k: 10, alpha: 1},  // layer-2 input gradient
+		{m: 5, n: 7, k: 3000, alpha: -0.5, beta: 0.25},  // k crosses several kc blocks
+		{transA: true, transB: true, m: 13, n: 17, k: 3000, alpha: 1, beta: 1},
+		{m: 300, n: 3100, k: 20, alpha: 1, padC: 5}, // n crosses an nc block
+		{m: 400, n: 200, k: 600, alpha: 1, beta: 0.25, padA: 1, padB: 2, padC: 3},
+		{m: 33, n: 129, k: 257, alpha: 1, floats: true},
+		{transA: true, transB: true, m: 129, n: 33, k: 1000, alpha: -0.5, beta: 1, floats: true},
+	}
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, tc := range cases {
+			checkGemmCase(t, r, tc)
+		}
+	})
+}
+
+func TestSgemmRandomShapes(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(15, 16))
+		alphas := []float32{1, -0.5, 0, 2}
+		betas := []float32{0, 1, 0.25, -1}
+		for i := 0; i < 300; i++ {
+			tc := gemmCase{
+				transA: r.IntN(2) == 1, transB: r.IntN(2) == 1,
+				m: r.IntN(70), n: r.IntN(70), k: 1 + r.IntN(300),
+				alpha: alphas[r.IntN(len(alphas))], beta: betas[r.IntN(len(betas))],
+				padA: r.IntN(3), padB: r.IntN(3), padC: r.IntN(3), floats: i%4 == 0,
+			}
+			if i%10 == 0 { // a few large enough to be split across workers
+				tc.m, tc.n, tc.k = 100+r.IntN(200), 100+r.IntN(200), 100+r.IntN(200)
+			}
+			checkGemmCase(t, r, tc)
+		}
+	})
+}
+
+// TestSgemmThreadsBitIdentical: the same product with 1, 2 and 3 workers gives the same bits.
+func TestSgemmThreadsBitIdentical(t *testing.T) {
+	defer SetThreads(0)
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(17, 18))
+		m, n, k := 203, 301, 257
+		a, b := make([]float32, m*k), make([]float32, k*n)
+		uniform(r, a)
+		uniform(r, b)
+		var first []float32
+		for _, th := range []int{1, 2, 3} {
+			SetThreads(th)
+			c := make([]float32, m*n)
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+			if first == nil {
+				first = c
+				continue
+			}
+			for i := range c {
+				if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+					t.Fatalf("threads=%d: C[%d] = %v, threads=1 gave %v", th, i, c[i], first[i])
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmAllocs(t *testing.T) {
+	defer SetThreads(0)
+	forEachTier(t, func(t *testing.T) {
+		for _, th := range []int{1, 2} {
+			SetThreads(th)
+			for _, s := range [][3]int{{32, 128, 784}, {256, 256, 256}} {
+				m, n, k := s[0], s[1], s[2]
+				a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
+				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) // warm the buffers
+				allocs := testing.AllocsPerRun(20, func() {
+					Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+				})
+				if allocs != 0 {
+					t.Errorf("threads=%d %v: %v allocations per call, want 0", th, s, allocs)
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmArgumentPanics(t *testing.T) {
+	a, b, c := make([]float32, 6), make([]float32, 6), make([]float32, 4)
+	cases := []struct {
+		name string
+		call func()
+	}{
+		{"m", func() { Sgemm(false, false, -1, 2, 3, 1, a, 3, b, 2, 0, c, 2) }},
+		{"n", func() { Sgemm(false, false, 2, -2, 3, 1, a, 3, b, 2, 0, c, 2) }},
+		{"k", func() { Sgemm(false, false, 2, 2, -3, 1, a, 3, b, 2, 0, c, 2) }},
+		{"lda", func() { Sgemm(false, false, 2, 2, 3, 1, a, 2, b, 2, 0, c, 2) }},
+		{"ldb", func() { Sgemm(false, false, 2, 2, 3, 1, a, 3, b, 1, 0, c, 2) }},
+		{"ldc", func() { Sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c, 1) }},
+		{"len(a)", func() { Sgemm(false, false, 2, 2, 3, 1, a[:5], 3, b, 2, 0, c, 2) }},
+		{"len(b)", func() { Sgemm(false, false, 2, 2, 3, 1, a, 3, b[:5], 2, 0, c, 2) }},
+		{"len(c)", func() { Sgemm(false, false, 2, 2, 3, 1, a, 3, b, 2, 0, c[:3], 2) }},
+		{"lda", func() { Sgemm(true, false, 2, 2, 3, 1, a, 1, b, 2, 0, c, 2) }},
+	}
+	for _, tc := range cases {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, tc.name) {
+					t.Errorf("bad %s: panic %q does not name it", tc.name, msg)
+				}
+			}()
+			tc.call()
+		}()
+	}
+}
