@@ -7,10 +7,11 @@ import (
 
 // gemmKernel computes one register tile: for r < rows, j < cols,
 //
-//	c[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*bStride+j] + beta*c[r*ldc+j]
+//	c[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*nr+j] + beta*c[r*ldc+j]
 //
-// reading MR floats of a and NR floats of b at every step p (beta == 0: C is not read).
-type gemmKernel func(k int, a []float32, aStride int, b []float32, bStride int,
+// reading mr floats of a and nr floats of b (a packed sliver) at every step p
+// (beta == 0: C is not read).
+type gemmKernel func(k int, a []float32, aStride int, b []float32,
 	c []float32, ldc int, alpha, beta float32, rows, cols int)
 
 // gemmConfig is one tier's matrix-multiply recipe: its micro-kernel's register tile and the
@@ -19,6 +20,7 @@ type gemmConfig struct {
 	mr, nr     int // register tile: rows and columns of C per kernel call
 	mc, kc, nc int // cache blocks: A block mc x kc (L2), B panel kc x nc (L3), B sliver kc x nr (L1)
 	kernel     gemmKernel
+	pack       func(dst, src []float32, ld, kc, w, valid int, contiguous bool) // see packSliver
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, where op(X) is X, or X transposed when
@@ -132,14 +134,15 @@ func grow(s []float32, n int) []float32 {
 }
 
 // gemmSerial computes one problem on the calling goroutine, BLIS-style: for each kc x nc
-// panel of B and mc x kc block of A, packed when their layout calls for it, the micro-kernel
-// sweeps the block in mr x nr tiles.
+// panel of op(B), packed into nr-column slivers, and each mc x kc block of op(A), packed
+// into mr-row slivers, the micro-kernel sweeps the block in mr x nr tiles.
+//
+// A transposed A already gives the kernel mr contiguous floats per step, so its whole
+// slivers are read in place (only a partial last sliver is packed). B is always packed: read
+// in place, a kernel step would touch a new cache line ldb floats away, and measured 20-50%
+// slower on every shape, large or small.
 func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 	mr, nr := g.mr, g.nr
-	// A is read in place when its transposed layout already gives the kernel mr contiguous
-	// floats per step; B when its rows give nr contiguous floats per step. Tiles at the
-	// bottom and right edges always come from the zero-padded packed panels.
-	aInPlace, bInPlace := p.transA, !p.transB
 	for jc := 0; jc < p.n; jc += g.nc {
 		nc := min(g.nc, p.n-jc)
 		for pc := 0; pc < p.k; pc += g.kc {
@@ -149,24 +152,36 @@ func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 				beta = 1 // later k blocks add to what the first one wrote
 			}
 			buf.b = grow(buf.b, kc*roundUp(nc, nr))
-			packB(buf.b, p, pc, kc, jc, nc, nr, bInPlace)
+			for s := 0; s < nc; s += nr {
+				// op(B)[pc+q][j] is B[(pc+q)*ldb+j], or B[j*ldb+pc+q] when transposed.
+				j := jc + s
+				if p.transB {
+					g.pack(buf.b[s*kc:], p.b[j*p.ldb+pc:], p.ldb, kc, nr, min(nr, nc-s), false)
+				} else {
+					g.pack(buf.b[s*kc:], p.b[pc*p.ldb+j:], p.ldb, kc, nr, min(nr, nc-s), true)
+				}
+			}
 			for ic := 0; ic < p.m; ic += g.mc {
 				mc := min(g.mc, p.m-ic)
 				buf.a = grow(buf.a, kc*roundUp(mc, mr))
-				packA(buf.a, p, ic, mc, pc, kc, mr, aInPlace)
+				for s := 0; s < mc; s += mr {
+					// op(A)[i][pc+q] is A[i*lda+pc+q], or A[(pc+q)*lda+i] when transposed.
+					i, rows := ic+s, min(mr, mc-s)
+					if !p.transA {
+						g.pack(buf.a[s*kc:], p.a[i*p.lda+pc:], p.lda, kc, mr, rows, false)
+					} else if rows < mr {
+						g.pack(buf.a[s*kc:], p.a[pc*p.lda+i:], p.lda, kc, mr, rows, true)
+					}
+				}
 				for jr := 0; jr < nc; jr += nr {
 					cols := min(nr, nc-jr)
-					bp, bStride := buf.b[jr*kc:], nr
-					if bInPlace && cols == nr {
-						bp, bStride = p.b[pc*p.ldb+jc+jr:], p.ldb
-					}
 					for ir := 0; ir < mc; ir += mr {
 						rows := min(mr, mc-ir)
 						ap, aStride := buf.a[ir*kc:], mr
-						if aInPlace && rows == mr {
+						if p.transA && rows == mr {
 							ap, aStride = p.a[pc*p.lda+ic+ir:], p.lda
 						}
-						g.kernel(kc, ap, aStride, bp, bStride,
+						g.kernel(kc, ap, aStride, buf.b[jr*kc:],
 							p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, rows, cols)
 					}
 				}
@@ -177,64 +192,61 @@ func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 
 func roundUp(n, to int) int { return (n + to - 1) / to * to }
 
-// packA copies op(A)[ic:ic+mc, pc:pc+kc] into slivers of mr rows: sliver s holds, for each
-// step p, the mr floats op(A)[ic+s*mr+r][pc+p], zero beyond row mc. With inPlace, only a
-// partial last sliver is packed; whole slivers are read from A directly.
-func packA(dst []float32, p *gemmProblem, ic, mc, pc, kc, mr int, inPlace bool) {
-	for s := 0; s < mc; s += mr {
-		rows := min(mr, mc-s)
-		if inPlace && rows == mr {
-			continue
-		}
-		out := dst[s*kc : s*kc+kc*mr]
-		if rows < mr {
-			clear(out)
-		}
-		i0 := ic + s
-		if p.transA { // op(A)[i][q] = A[q*lda+i]: a step is contiguous in A
-			for q := 0; q < kc; q++ {
-				row := p.a[(pc+q)*p.lda+i0:]
-				copy(out[q*mr:q*mr+rows], row[:rows])
-			}
-			continue
-		}
-		for r := 0; r < rows; r++ { // op(A)[i][q] = A[i*lda+q]: a row of A fills a lane
-			row := p.a[(i0+r)*p.lda+pc:]
-			row = row[:kc]
-			for q, v := range row {
-				out[q*mr+r] = v
-			}
-		}
+// packSliverGeneric is packSliver in plain Go.
+//
+// packSliver lays out one sliver of a panel for the micro-kernel: kc steps of w floats,
+// step q holding elements 0..valid-1 of the sliver's q-th step and zeros after them.
+//
+// With contiguous, step q is src[q*ld : q*ld+valid] (a run along a row of the matrix);
+// otherwise element r of step q is src[r*ld+q] (the sliver runs down valid rows of the
+// matrix, and packing transposes it).
+func packSliverGeneric(dst, src []float32, ld, kc, w, valid int, contiguous bool) {
+	dst = dst[:kc*w]
+	if valid < w {
+		clear(dst)
 	}
-}
-
-// packB copies op(B)[pc:pc+kc, jc:jc+nc] into slivers of nr columns: sliver s holds, for
-// each step p, the nr floats op(B)[pc+p][jc+s*nr+j], zero beyond column nc. With inPlace,
-// only a partial last sliver is packed.
-func packB(dst []float32, p *gemmProblem, pc, kc, jc, nc, nr int, inPlace bool) {
-	for s := 0; s < nc; s += nr {
-		cols := min(nr, nc-s)
-		if inPlace && cols == nr {
-			continue
-		}
-		out := dst[s*kc : s*kc+kc*nr]
-		if cols < nr {
-			clear(out)
-		}
-		j0 := jc + s
-		if !p.transB { // op(B)[q][j] = B[q*ldb+j]: a step is contiguous in B
-			for q := 0; q < kc; q++ {
-				row := p.b[(pc+q)*p.ldb+j0:]
-				copy(out[q*nr:q*nr+cols], row[:cols])
+	if contiguous {
+		if valid == w {
+			switch w {
+			case 16:
+				for q := 0; q < kc; q++ {
+					*(*[16]float32)(dst[q*16:]) = *(*[16]float32)(src[q*ld:])
+				}
+				return
+			case 32:
+				for q := 0; q < kc; q++ {
+					*(*[32]float32)(dst[q*32:]) = *(*[32]float32)(src[q*ld:])
+				}
+				return
 			}
-			continue
 		}
-		for j := 0; j < cols; j++ { // op(B)[q][j] = B[j*ldb+q]: a row of B fills a lane
-			row := p.b[(j0+j)*p.ldb+pc:]
-			row = row[:kc]
-			for q, v := range row {
-				out[q*nr+j] = v
-			}
+		for q := 0; q < kc; q++ {
+			copy(dst[q*w:q*w+valid], src[q*ld:q*ld+valid])
+		}
+		return
+	}
+	if valid == 6 && w == 6 {
+		r0, r1, r2 := src[:kc], src[ld:ld+kc], src[2*ld:2*ld+kc]
+		r3, r4, r5 := src[3*ld:3*ld+kc], src[4*ld:4*ld+kc], src[5*ld:5*ld+kc]
+		for q := range r0 {
+			d := (*[6]float32)(dst[q*6:])
+			d[0], d[1], d[2], d[3], d[4], d[5] = r0[q], r1[q], r2[q], r3[q], r4[q], r5[q]
+		}
+		return
+	}
+	if valid == 4 && w == 4 {
+		r0, r1, r2, r3 := src[:kc], src[ld:ld+kc], src[2*ld:2*ld+kc], src[3*ld:3*ld+kc]
+		for q := range r0 {
+			d := (*[4]float32)(dst[q*4:])
+			d[0], d[1], d[2], d[3] = r0[q], r1[q], r2[q], r3[q]
+		}
+		return
+	}
+	// Other widths: one row of the matrix at a time, written down its lane.
+	for r := 0; r < valid; r++ {
+		row := src[r*ld : r*ld+kc]
+		for q, v := range row {
+			dst[q*w+r] = v
 		}
 	}
 }

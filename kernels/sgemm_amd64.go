@@ -13,24 +13,66 @@ const (
 // panel of B in L3); see the SGEMM notes in README.md for the measurements behind them.
 var (
 	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 256, nc: 3072,
-		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512)}
+		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
-		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2)}
+		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2}
 )
 
-type asmGemmKernel func(k int, a *float32, aStride int, b *float32, bStride int,
+type asmGemmKernel func(k int, a *float32, aStride int, b *float32,
 	c *float32, ldc int, alpha, beta float32, rows, cols int)
 
 // checkedKernel wraps an assembly micro-kernel so that every call first proves that each
 // float it will read or write lies inside its slices: a driver bug then panics instead of
 // corrupting memory. The checks cost a few comparisons per mr x nr x k tile.
 func checkedKernel(mr, nr int, kernel asmGemmKernel) gemmKernel {
-	return func(k int, a []float32, aStride int, b []float32, bStride int,
+	return func(k int, a []float32, aStride int, b []float32,
 		c []float32, ldc int, alpha, beta float32, rows, cols int) {
 		if k < 1 || rows < 1 || rows > mr || cols < 1 || cols > nr ||
-			len(a) < (k-1)*aStride+mr || len(b) < (k-1)*bStride+nr || len(c) < (rows-1)*ldc+cols {
+			len(a) < (k-1)*aStride+mr || len(b) < k*nr || len(c) < (rows-1)*ldc+cols {
 			panic("kernels: internal error: SGEMM tile outside its slices")
 		}
-		kernel(k, &a[0], aStride, &b[0], bStride, &c[0], ldc, alpha, beta, rows, cols)
+		kernel(k, &a[0], aStride, &b[0], &c[0], ldc, alpha, beta, rows, cols)
+	}
+}
+
+// packSliverAVX2 is packSliver with the assembly packers for whole slivers of the widths
+// the tiers use; partial slivers and odd widths go to the Go version. Bounds are checked
+// here, before any assembly runs.
+func packSliverAVX2(dst, src []float32, ld, kc, w, valid int, contiguous bool) {
+	if valid != w || kc < 8 || len(dst) < kc*w || len(src) < (kc-1)*ld+w && contiguous ||
+		len(src) < (w-1)*ld+kc && !contiguous {
+		packSliverGeneric(dst, src, ld, kc, w, valid, contiguous)
+		return
+	}
+	if contiguous {
+		switch w {
+		case 16:
+			packCopy16AVX2(&dst[0], &src[0], ld, kc)
+		case 32:
+			packCopy32AVX2(&dst[0], &src[0], ld, kc)
+		default:
+			packSliverGeneric(dst, src, ld, kc, w, valid, contiguous)
+		}
+		return
+	}
+	if w%8 != 0 && w%8 != 4 && w != 6 {
+		packSliverGeneric(dst, src, ld, kc, w, valid, contiguous)
+		return
+	}
+	k8 := kc &^ 7
+	for g := 0; g < w; g += 8 { // groups of 8 rows of the matrix, then 6 or 4
+		switch min(8, w-g) {
+		case 8:
+			packTranspose8AVX2(&dst[g], w, &src[g*ld], ld, k8)
+		case 6:
+			packTranspose6AVX2(&dst[g], w, &src[g*ld], ld, k8)
+		case 4:
+			packTranspose4AVX2(&dst[g], w, &src[g*ld], ld, k8)
+		}
+	}
+	for r := 0; r < w; r++ { // the last kc%8 steps
+		for q := k8; q < kc; q++ {
+			dst[q*w+r] = src[r*ld+q]
+		}
 	}
 }

@@ -22,16 +22,14 @@ DATA tailMask<>+56(SB)/4, $0x00000000
 DATA tailMask<>+60(SB)/4, $0x00000000
 GLOBL tailMask<>(SB), RODATA|NOPTR, $64
 
-// func sgemmKernelAVX512(k int, a *float32, aStride int, b *float32, bStride int, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV
-TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-80
+// func sgemmKernelAVX512(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, MMX+
+TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-72
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   b+24(FP), DX
 	MOVQ   aStride+16(FP), BX
-	MOVQ   bStride+32(FP), SI
 	SHLQ   $0x02, BX
-	SHLQ   $0x02, SI
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
 	VXORPS Z2, Z2, Z2
@@ -61,6 +59,7 @@ TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-80
 unrolled:
 	CMPQ         AX, $0x04
 	JB           single
+	PREFETCHT0   1024(DX)
 	VMOVUPS      (DX), Z24
 	VMOVUPS      64(DX), Z25
 	VBROADCASTSS (CX), Z26
@@ -100,9 +99,8 @@ unrolled:
 	VFMADD231PS  Z24, Z26, Z22
 	VFMADD231PS  Z25, Z26, Z23
 	ADDQ         BX, CX
-	ADDQ         SI, DX
-	VMOVUPS      (DX), Z24
-	VMOVUPS      64(DX), Z25
+	VMOVUPS      128(DX), Z24
+	VMOVUPS      192(DX), Z25
 	VBROADCASTSS (CX), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -140,9 +138,8 @@ unrolled:
 	VFMADD231PS  Z24, Z26, Z22
 	VFMADD231PS  Z25, Z26, Z23
 	ADDQ         BX, CX
-	ADDQ         SI, DX
-	VMOVUPS      (DX), Z24
-	VMOVUPS      64(DX), Z25
+	VMOVUPS      256(DX), Z24
+	VMOVUPS      320(DX), Z25
 	VBROADCASTSS (CX), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -180,9 +177,8 @@ unrolled:
 	VFMADD231PS  Z24, Z26, Z22
 	VFMADD231PS  Z25, Z26, Z23
 	ADDQ         BX, CX
-	ADDQ         SI, DX
-	VMOVUPS      (DX), Z24
-	VMOVUPS      64(DX), Z25
+	VMOVUPS      384(DX), Z24
+	VMOVUPS      448(DX), Z25
 	VBROADCASTSS (CX), Z26
 	VFMADD231PS  Z24, Z26, Z0
 	VFMADD231PS  Z25, Z26, Z1
@@ -220,7 +216,7 @@ unrolled:
 	VFMADD231PS  Z24, Z26, Z22
 	VFMADD231PS  Z25, Z26, Z23
 	ADDQ         BX, CX
-	ADDQ         SI, DX
+	ADDQ         $0x00000200, DX
 	SUBQ         $0x04, AX
 	JMP          unrolled
 
@@ -266,19 +262,19 @@ single:
 	VFMADD231PS  Z24, Z26, Z22
 	VFMADD231PS  Z25, Z26, Z23
 	ADDQ         BX, CX
-	ADDQ         SI, DX
+	ADDQ         $0x00000080, DX
 	DECQ         AX
 	JMP          single
 
 store:
-	MOVQ         c+40(FP), AX
-	MOVQ         ldc+48(FP), CX
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
 	SHLQ         $0x02, CX
-	MOVQ         rows+64(FP), DX
-	MOVQ         cols+72(FP), BX
-	VBROADCASTSS alpha+56(FP), Z24
-	VBROADCASTSS beta+60(FP), Z25
-	MOVL         beta+60(FP), SI
+	MOVQ         rows+56(FP), DX
+	MOVQ         cols+64(FP), BX
+	VBROADCASTSS alpha+48(FP), Z24
+	VBROADCASTSS beta+52(FP), Z25
+	MOVL         beta+52(FP), SI
 	SHLL         $0x01, SI
 	VMULPS       Z24, Z0, Z0
 	VMULPS       Z24, Z1, Z1
@@ -637,16 +633,14 @@ done:
 	VZEROUPPER
 	RET
 
-// func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, bStride int, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
-// Requires: AVX, CMOV, FMA3
-TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-80
+// func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+// Requires: AVX, CMOV, FMA3, MMX+
+TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-72
 	MOVQ   k+0(FP), AX
 	MOVQ   a+8(FP), CX
 	MOVQ   b+24(FP), DX
 	MOVQ   aStride+16(FP), BX
-	MOVQ   bStride+32(FP), SI
 	SHLQ   $0x02, BX
-	SHLQ   $0x02, SI
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -664,6 +658,7 @@ TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-80
 unrolled:
 	CMPQ         AX, $0x04
 	JB           single
+	PREFETCHT0   512(DX)
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	VBROADCASTSS (CX), Y14
@@ -685,9 +680,8 @@ unrolled:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         BX, CX
-	ADDQ         SI, DX
-	VMOVUPS      (DX), Y12
-	VMOVUPS      32(DX), Y13
+	VMOVUPS      64(DX), Y12
+	VMOVUPS      96(DX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -707,9 +701,8 @@ unrolled:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         BX, CX
-	ADDQ         SI, DX
-	VMOVUPS      (DX), Y12
-	VMOVUPS      32(DX), Y13
+	VMOVUPS      128(DX), Y12
+	VMOVUPS      160(DX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -729,9 +722,8 @@ unrolled:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         BX, CX
-	ADDQ         SI, DX
-	VMOVUPS      (DX), Y12
-	VMOVUPS      32(DX), Y13
+	VMOVUPS      192(DX), Y12
+	VMOVUPS      224(DX), Y13
 	VBROADCASTSS (CX), Y14
 	VFMADD231PS  Y12, Y14, Y0
 	VFMADD231PS  Y13, Y14, Y1
@@ -751,7 +743,7 @@ unrolled:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         BX, CX
-	ADDQ         SI, DX
+	ADDQ         $0x00000100, DX
 	SUBQ         $0x04, AX
 	JMP          unrolled
 
@@ -779,19 +771,19 @@ single:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         BX, CX
-	ADDQ         SI, DX
+	ADDQ         $0x00000040, DX
 	DECQ         AX
 	JMP          single
 
 store:
-	MOVQ         c+40(FP), AX
-	MOVQ         ldc+48(FP), CX
+	MOVQ         c+32(FP), AX
+	MOVQ         ldc+40(FP), CX
 	SHLQ         $0x02, CX
-	MOVQ         rows+64(FP), DX
-	MOVQ         cols+72(FP), BX
-	VBROADCASTSS alpha+56(FP), Y12
-	VBROADCASTSS beta+60(FP), Y13
-	MOVL         beta+60(FP), SI
+	MOVQ         rows+56(FP), DX
+	MOVQ         cols+64(FP), BX
+	VBROADCASTSS alpha+48(FP), Y12
+	VBROADCASTSS beta+52(FP), Y13
+	MOVL         beta+52(FP), SI
 	SHLL         $0x01, SI
 	VMULPS       Y12, Y0, Y0
 	VMULPS       Y12, Y1, Y1
@@ -985,6 +977,304 @@ edgeStore5_0:
 edgeStore5_1:
 	VMASKMOVPS Y11, Y14, 32(AX)
 	ADDQ       CX, AX
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCopy16AVX2(dst *float32, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packCopy16AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ kc+24(FP), BX
+	SHLQ $0x02, DX
+
+loop:
+	TESTQ   BX, BX
+	JZ      done
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000040, AX
+	DECQ    BX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCopy32AVX2(dst *float32, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packCopy32AVX2(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), AX
+	MOVQ src+8(FP), CX
+	MOVQ ld+16(FP), DX
+	MOVQ kc+24(FP), BX
+	SHLQ $0x02, DX
+
+loop:
+	TESTQ   BX, BX
+	JZ      done
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	ADDQ    DX, CX
+	ADDQ    $0x00000080, AX
+	DECQ    BX
+	JMP     loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packTranspose4AVX2(dst *float32, w int, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packTranspose4AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ w+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ ld+24(FP), BX
+	MOVQ kc+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, CX
+	LEAQ (DX)(BX*2), DI
+	ADDQ BX, DI
+	LEAQ (DI)(BX*2), R8
+	ADDQ BX, R8
+
+loop:
+	TESTQ      SI, SI
+	JZ         done
+	VMOVUPS    (DX), Y0
+	VMOVUPS    (DX)(BX*1), Y1
+	VMOVUPS    (DX)(BX*2), Y2
+	VMOVUPS    (DI), Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VMOVUPS    X6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y3, Y1, Y6
+	VMOVUPS    X6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y5, Y8, Y6
+	VMOVUPS    X6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y4, Y0, Y6
+	VMOVUPS    X6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VMOVUPS    X2, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    X1, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VMOVUPS    X1, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    X0, (AX)
+	ADDQ       CX, AX
+	ADDQ       $0x20, DX
+	ADDQ       $0x20, DI
+	ADDQ       $0x20, R8
+	SUBQ       $0x08, SI
+	JMP        loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packTranspose6AVX2(dst *float32, w int, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packTranspose6AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ w+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ ld+24(FP), BX
+	MOVQ kc+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, CX
+	LEAQ (DX)(BX*2), DI
+	ADDQ BX, DI
+	LEAQ (DI)(BX*2), R8
+	ADDQ BX, R8
+
+loop:
+	TESTQ        SI, SI
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VMOVUPS      (DX)(BX*1), Y1
+	VMOVUPS      (DX)(BX*2), Y2
+	VMOVUPS      (DI), Y3
+	VMOVUPS      (DI)(BX*1), Y4
+	VMOVUPS      (DI)(BX*2), Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VUNPCKLPS    Y1, Y0, Y8
+	VUNPCKHPS    Y1, Y0, Y0
+	VUNPCKLPS    Y3, Y2, Y1
+	VUNPCKHPS    Y3, Y2, Y2
+	VUNPCKLPS    Y5, Y4, Y3
+	VUNPCKHPS    Y5, Y4, Y4
+	VUNPCKLPS    Y7, Y6, Y5
+	VUNPCKHPS    Y7, Y6, Y6
+	VSHUFPS      $0x44, Y1, Y8, Y7
+	VSHUFPS      $0xee, Y1, Y8, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y8
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	VSHUFPS      $0x44, Y5, Y3, Y2
+	VSHUFPS      $0xee, Y5, Y3, Y3
+	VSHUFPS      $0x44, Y6, Y4, Y5
+	VSHUFPS      $0xee, Y6, Y4, Y4
+	VPERM2F128   $0x20, Y2, Y7, Y6
+	VMOVUPS      X6, (AX)
+	VEXTRACTF128 $0x01, Y6, X6
+	VMOVQ        X6, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x20, Y3, Y1, Y6
+	VMOVUPS      X6, (AX)
+	VEXTRACTF128 $0x01, Y6, X6
+	VMOVQ        X6, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x20, Y5, Y8, Y6
+	VMOVUPS      X6, (AX)
+	VEXTRACTF128 $0x01, Y6, X6
+	VMOVQ        X6, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x20, Y4, Y0, Y6
+	VMOVUPS      X6, (AX)
+	VEXTRACTF128 $0x01, Y6, X6
+	VMOVQ        X6, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x31, Y2, Y7, Y2
+	VMOVUPS      X2, (AX)
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVQ        X2, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x31, Y3, Y1, Y1
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x31, Y5, Y8, Y1
+	VMOVUPS      X1, (AX)
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVQ        X1, 16(AX)
+	ADDQ         CX, AX
+	VPERM2F128   $0x31, Y4, Y0, Y0
+	VMOVUPS      X0, (AX)
+	VEXTRACTF128 $0x01, Y0, X0
+	VMOVQ        X0, 16(AX)
+	ADDQ         CX, AX
+	ADDQ         $0x20, DX
+	ADDQ         $0x20, DI
+	ADDQ         $0x20, R8
+	SUBQ         $0x08, SI
+	JMP          loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packTranspose8AVX2(dst *float32, w int, src *float32, ld int, kc int)
+// Requires: AVX
+TEXT ·packTranspose8AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ w+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ ld+24(FP), BX
+	MOVQ kc+32(FP), SI
+	SHLQ $0x02, BX
+	SHLQ $0x02, CX
+	LEAQ (DX)(BX*2), DI
+	ADDQ BX, DI
+	LEAQ (DI)(BX*2), R8
+	ADDQ BX, R8
+
+loop:
+	TESTQ      SI, SI
+	JZ         done
+	VMOVUPS    (DX), Y0
+	VMOVUPS    (DX)(BX*1), Y1
+	VMOVUPS    (DX)(BX*2), Y2
+	VMOVUPS    (DI), Y3
+	VMOVUPS    (DI)(BX*1), Y4
+	VMOVUPS    (DI)(BX*2), Y5
+	VMOVUPS    (R8), Y6
+	VMOVUPS    (R8)(BX*1), Y7
+	VUNPCKLPS  Y1, Y0, Y8
+	VUNPCKHPS  Y1, Y0, Y0
+	VUNPCKLPS  Y3, Y2, Y1
+	VUNPCKHPS  Y3, Y2, Y2
+	VUNPCKLPS  Y5, Y4, Y3
+	VUNPCKHPS  Y5, Y4, Y4
+	VUNPCKLPS  Y7, Y6, Y5
+	VUNPCKHPS  Y7, Y6, Y6
+	VSHUFPS    $0x44, Y1, Y8, Y7
+	VSHUFPS    $0xee, Y1, Y8, Y1
+	VSHUFPS    $0x44, Y2, Y0, Y8
+	VSHUFPS    $0xee, Y2, Y0, Y0
+	VSHUFPS    $0x44, Y5, Y3, Y2
+	VSHUFPS    $0xee, Y5, Y3, Y3
+	VSHUFPS    $0x44, Y6, Y4, Y5
+	VSHUFPS    $0xee, Y6, Y4, Y4
+	VPERM2F128 $0x20, Y2, Y7, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y3, Y1, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y5, Y8, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x20, Y4, Y0, Y6
+	VMOVUPS    Y6, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y2, Y7, Y2
+	VMOVUPS    Y2, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y3, Y1, Y1
+	VMOVUPS    Y1, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y5, Y8, Y1
+	VMOVUPS    Y1, (AX)
+	ADDQ       CX, AX
+	VPERM2F128 $0x31, Y4, Y0, Y0
+	VMOVUPS    Y0, (AX)
+	ADDQ       CX, AX
+	ADDQ       $0x20, DX
+	ADDQ       $0x20, DI
+	ADDQ       $0x20, R8
+	SUBQ       $0x08, SI
+	JMP        loop
 
 done:
 	VZEROUPPER

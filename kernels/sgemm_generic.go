@@ -2,16 +2,17 @@ package kernels
 
 // genericGemm is the pure-Go recipe. A 4 x 4 register tile keeps 16 accumulators, as many
 // as Go's register allocator holds in floating-point registers without spilling.
-var genericGemm = &gemmConfig{mr: 4, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric}
+var genericGemm = &gemmConfig{mr: 4, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
+	pack: packSliverGeneric}
 
 // sgemmKernelGeneric is the gemmKernel contract in plain Go, for a 4 x 4 tile.
-func sgemmKernelGeneric(k int, a []float32, aStride int, b []float32, bStride int,
+func sgemmKernelGeneric(k int, a []float32, aStride int, b []float32,
 	c []float32, ldc int, alpha, beta float32, rows, cols int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32
 	for p := 0; p < k; p++ {
 		ap := a[p*aStride : p*aStride+4]
-		bp := b[p*bStride : p*bStride+4]
+		bp := b[p*4 : p*4+4]
 		a0, a1, a2, a3 := ap[0], ap[1], ap[2], ap[3]
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		c00 += a0 * b0

@@ -7,9 +7,34 @@ package kernels
 // C[12 x 32] = alpha * A[12 x k] * B[k x 32] + beta * C, rows x cols of it written back.
 //
 //go:noescape
-func sgemmKernelAVX512(k int, a *float32, aStride int, b *float32, bStride int, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+func sgemmKernelAVX512(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 
 // C[6 x 16] = alpha * A[6 x k] * B[k x 16] + beta * C, rows x cols of it written back.
 //
 //go:noescape
-func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, bStride int, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+
+// for q := 0; q < kc; q++ { copy(dst[q*16:q*16+16], src[q*ld:q*ld+16]) }
+//
+//go:noescape
+func packCopy16AVX2(dst *float32, src *float32, ld int, kc int)
+
+// for q := 0; q < kc; q++ { copy(dst[q*32:q*32+32], src[q*ld:q*ld+32]) }
+//
+//go:noescape
+func packCopy32AVX2(dst *float32, src *float32, ld int, kc int)
+
+// for q := 0; q < kc; q++ { for r := 0; r < 4; r++ { dst[q*w+r] = src[r*ld+q] } }, kc%8 == 0
+//
+//go:noescape
+func packTranspose4AVX2(dst *float32, w int, src *float32, ld int, kc int)
+
+// for q := 0; q < kc; q++ { for r := 0; r < 6; r++ { dst[q*w+r] = src[r*ld+q] } }, kc%8 == 0
+//
+//go:noescape
+func packTranspose6AVX2(dst *float32, w int, src *float32, ld int, kc int)
+
+// for q := 0; q < kc; q++ { for r := 0; r < 8; r++ { dst[q*w+r] = src[r*ld+q] } }, kc%8 == 0
+//
+//go:noescape
+func packTranspose8AVX2(dst *float32, w int, src *float32, ld int, kc int)

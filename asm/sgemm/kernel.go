@@ -29,28 +29,33 @@ var shapes = []shape{
 	{tier: simd.AVX2, mr: 6, nv: 2},
 }
 
-// kUnroll is how many k steps one pass of the main loop does.
-const kUnroll = 4
+// kUnroll is how many k steps one pass of the main loop does; prefetchAhead how many steps
+// ahead in the B sliver the loop asks for a cache line.
+const (
+	kUnroll       = 4
+	prefetchAhead = 8
+)
 
 // microKernel emits
 //
-//	func sgemmKernel<tier>(k int, a *float32, aStride int, b *float32, bStride int,
+//	func sgemmKernel<tier>(k int, a *float32, aStride int, b *float32,
 //		c *float32, ldc int, alpha, beta float32, rows, cols int)
 //
 // which computes, for r < rows and j < cols,
 //
-//	C[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*bStride+j] + beta * C[r*ldc+j]
+//	C[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*NR+j] + beta * C[r*ldc+j]
 //
-// with strides in floats. Each k step reads MR floats of A and NR floats of B, all of which
-// must be readable (zero padding for edges is the packer's job); rows <= MR and cols <= NR
-// limit only what is written back. beta == 0 writes C without reading it.
+// with strides in floats: b is a packed sliver, a a packed sliver (aStride = MR) or rows of
+// a transposed A read in place. Each k step reads MR floats of A and NR floats of B, all of
+// which must be readable (zero padding for edges is the packer's job); rows <= MR and
+// cols <= NR limit only what is written back. beta == 0 writes C without reading it.
 //
 // Registers: acc[r][v] holds C rows r, column vector v; bv[v] the current row of B; one
 // register takes each broadcast element of A.
 func microKernel(s shape) {
 	t := s.tier
 	TEXT(t.Name("sgemmKernel"), NOSPLIT,
-		"func(k int, a *float32, aStride int, b *float32, bStride int, c *float32, ldc int, alpha, beta float32, rows, cols int)")
+		"func(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha, beta float32, rows, cols int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("C[%d x %d] = alpha * A[%d x k] * B[k x %d] + beta * C, rows x cols of it written back.",
 		s.mr, s.nv*t.Lanes, s.mr, s.nv*t.Lanes))
@@ -59,9 +64,8 @@ func microKernel(s shape) {
 	a := simd.LoadGP(Param("a"))
 	b := simd.LoadGP(Param("b"))
 	aStride := simd.LoadGP(Param("aStride"))
-	bStride := simd.LoadGP(Param("bStride"))
 	SHLQ(U8(2), aStride) // floats to bytes
-	SHLQ(U8(2), bStride)
+	nrBytes := s.nv * t.Bytes
 
 	acc := make([][]VecVirtual, s.mr)
 	for r := range acc {
@@ -71,9 +75,10 @@ func microKernel(s shape) {
 		}
 	}
 	bv := t.Vecs(s.nv)
-	step := func() {
+	// step emits k step u of an unrolled group: B at a fixed offset from b, A at a.
+	step := func(u int) {
 		for v := range bv {
-			VMOVUPS(Mem{Base: b}.Offset(v*t.Bytes), bv[v])
+			VMOVUPS(Mem{Base: b}.Offset(u*nrBytes+v*t.Bytes), bv[v])
 		}
 		for r := 0; r < s.mr; r++ {
 			ar := t.Vec()
@@ -83,22 +88,24 @@ func microKernel(s shape) {
 			}
 		}
 		ADDQ(aStride, a)
-		ADDQ(bStride, b)
 	}
 
 	Comment("Main loop: kUnroll steps of k at a time.")
 	Label("unrolled")
 	CMPQ(k, U8(kUnroll))
 	JB(LabelRef("single"))
+	PREFETCHT0(Mem{Base: b}.Offset(prefetchAhead * nrBytes))
 	for u := 0; u < kUnroll; u++ {
-		step()
+		step(u)
 	}
+	ADDQ(U32(kUnroll*nrBytes), b)
 	SUBQ(U8(kUnroll), k)
 	JMP(LabelRef("unrolled"))
 	Label("single")
 	TESTQ(k, k)
 	JZ(LabelRef("store"))
-	step()
+	step(0)
+	ADDQ(U32(nrBytes), b)
 	DECQ(k)
 	JMP(LabelRef("single"))
 

@@ -16,5 +16,11 @@ func main() {
 	for _, s := range shapes {
 		microKernel(s)
 	}
+	for _, w := range []int{16, 32} {
+		packCopy(w)
+	}
+	for _, rows := range []int{4, 6, 8} {
+		packTranspose(rows)
+	}
 	Generate()
 }
