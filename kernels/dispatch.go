@@ -19,6 +19,12 @@ type tier struct {
 	scale func(alpha float32, x []float32)
 	dot   func(x, y []float32) float32
 	gemm  *gemmConfig
+
+	exp, relu, sigmoid, tanh, gelu                            func(dst, src []float32)
+	reluBackward, sigmoidBackward, tanhBackward, geluBackward func(dst, grad, x []float32)
+	softmaxStats                                              func(stats, dst, src []float32, cols int)
+	rowsAffine                                                func(dst, src, coef []float32, cols int)
+	adam                                                      func(p, g, m, v []float32, h *[9]float32)
 }
 
 // genericTier is the pure-Go reference, available everywhere.
@@ -28,6 +34,11 @@ var genericTier = &tier{
 	scale: scaleGeneric,
 	dot:   dotGeneric,
 	gemm:  genericGemm,
+
+	exp: expGeneric, relu: reluGeneric, sigmoid: sigmoidGeneric, tanh: tanhGeneric, gelu: geluGeneric,
+	reluBackward: reluBackwardGeneric, sigmoidBackward: sigmoidBackwardGeneric,
+	tanhBackward: tanhBackwardGeneric, geluBackward: geluBackwardGeneric,
+	softmaxStats: softmaxStatsGeneric, rowsAffine: rowsAffineGeneric, adam: adamGeneric,
 }
 
 // allTiers is every tier this build contains, best first: the assembly tiers of this

@@ -15,6 +15,11 @@ var (
 		scale: scaleAVX512,
 		dot:   dotAVX512,
 		gemm:  avx512Gemm,
+
+		exp: expAVX512, relu: reluAVX512, sigmoid: sigmoidAVX512, tanh: tanhAVX512, gelu: geluAVX512,
+		reluBackward: reluBackwardAVX512, sigmoidBackward: sigmoidBackwardAVX512,
+		tanhBackward: tanhBackwardAVX512, geluBackward: geluBackwardAVX512,
+		softmaxStats: softmaxStatsAVX512, rowsAffine: rowsAffineAVX512, adam: adamAVX512,
 	}
 	avx2Tier = &tier{
 		name:     "avx2",
@@ -23,6 +28,11 @@ var (
 		scale:    scaleAVX2,
 		dot:      dotAVX2,
 		gemm:     avx2Gemm,
+
+		exp: expAVX2, relu: reluAVX2, sigmoid: sigmoidAVX2, tanh: tanhAVX2, gelu: geluAVX2,
+		reluBackward: reluBackwardAVX2, sigmoidBackward: sigmoidBackwardAVX2,
+		tanhBackward: tanhBackwardAVX2, geluBackward: geluBackwardAVX2,
+		softmaxStats: softmaxStatsAVX2, rowsAffine: rowsAffineAVX2, adam: adamAVX2,
 	}
 )
 

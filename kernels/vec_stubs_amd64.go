@@ -19,6 +19,66 @@ func scaleAVX512(alpha float32, x []float32)
 //go:noescape
 func dotAVX512(x []float32, y []float32) float32
 
+// for i, x := range src { dst[i] = exp(x) }
+//
+//go:noescape
+func expAVX512(dst []float32, src []float32)
+
+// for i, x := range src { dst[i] = 1 / (1 + exp(-x)) }
+//
+//go:noescape
+func sigmoidAVX512(dst []float32, src []float32)
+
+// for i, x := range src { dst[i] = tanh(x) }
+//
+//go:noescape
+func tanhAVX512(dst []float32, src []float32)
+
+// for i, x := range src { dst[i] = x * sigmoid(2*sqrt(2/pi)*(x + 0.044715*x^3)) }
+//
+//go:noescape
+func geluAVX512(dst []float32, src []float32)
+
+// for i := range dst { dst[i] = grad[i] * (s + x*s*(1-s)*(c1 + 3*c2*x^2)) }, s the sigmoid of GELU
+//
+//go:noescape
+func geluBackwardAVX512(dst []float32, grad []float32, x []float32)
+
+// for i, x := range src { dst[i] = max(x, 0) }, NaN kept
+//
+//go:noescape
+func reluAVX512(dst []float32, src []float32)
+
+// for i := range dst { dst[i] = grad[i] if x[i] > 0 else 0 }
+//
+//go:noescape
+func reluBackwardAVX512(dst []float32, grad []float32, x []float32)
+
+// for i := range dst { dst[i] = grad[i] * y[i] * (1 - y[i]) }
+//
+//go:noescape
+func sigmoidBackwardAVX512(dst []float32, grad []float32, y []float32)
+
+// for i := range dst { dst[i] = grad[i] * (1 - y[i]*y[i]) }
+//
+//go:noescape
+func tanhBackwardAVX512(dst []float32, grad []float32, y []float32)
+
+// for each row: stats = {max, sum(exp(x - max))}; dst = exp(x - max) when len(dst) > 0
+//
+//go:noescape
+func softmaxStatsAVX512(stats []float32, dst []float32, src []float32, cols int)
+
+// for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]
+//
+//go:noescape
+func rowsAffineAVX512(dst []float32, src []float32, coef []float32, cols int)
+
+// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; p -= lr*((m*c1) / (sqrt(v*c2) + eps) + wd*p)
+//
+//go:noescape
+func adamAVX512(p []float32, g []float32, m []float32, v []float32, h *[9]float32)
+
 // for i, v := range x { y[i] += alpha * v }
 //
 //go:noescape
@@ -33,3 +93,63 @@ func scaleAVX2(alpha float32, x []float32)
 //
 //go:noescape
 func dotAVX2(x []float32, y []float32) float32
+
+// for i, x := range src { dst[i] = exp(x) }
+//
+//go:noescape
+func expAVX2(dst []float32, src []float32)
+
+// for i, x := range src { dst[i] = 1 / (1 + exp(-x)) }
+//
+//go:noescape
+func sigmoidAVX2(dst []float32, src []float32)
+
+// for i, x := range src { dst[i] = tanh(x) }
+//
+//go:noescape
+func tanhAVX2(dst []float32, src []float32)
+
+// for i, x := range src { dst[i] = x * sigmoid(2*sqrt(2/pi)*(x + 0.044715*x^3)) }
+//
+//go:noescape
+func geluAVX2(dst []float32, src []float32)
+
+// for i := range dst { dst[i] = grad[i] * (s + x*s*(1-s)*(c1 + 3*c2*x^2)) }, s the sigmoid of GELU
+//
+//go:noescape
+func geluBackwardAVX2(dst []float32, grad []float32, x []float32)
+
+// for i, x := range src { dst[i] = max(x, 0) }, NaN kept
+//
+//go:noescape
+func reluAVX2(dst []float32, src []float32)
+
+// for i := range dst { dst[i] = grad[i] if x[i] > 0 else 0 }
+//
+//go:noescape
+func reluBackwardAVX2(dst []float32, grad []float32, x []float32)
+
+// for i := range dst { dst[i] = grad[i] * y[i] * (1 - y[i]) }
+//
+//go:noescape
+func sigmoidBackwardAVX2(dst []float32, grad []float32, y []float32)
+
+// for i := range dst { dst[i] = grad[i] * (1 - y[i]*y[i]) }
+//
+//go:noescape
+func tanhBackwardAVX2(dst []float32, grad []float32, y []float32)
+
+// for each row: stats = {max, sum(exp(x - max))}; dst = exp(x - max) when len(dst) > 0
+//
+//go:noescape
+func softmaxStatsAVX2(stats []float32, dst []float32, src []float32, cols int)
+
+// for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]
+//
+//go:noescape
+func rowsAffineAVX2(dst []float32, src []float32, coef []float32, cols int)
+
+// m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; p -= lr*((m*c1) / (sqrt(v*c2) + eps) + wd*p)
+//
+//go:noescape
+func adamAVX2(p []float32, g []float32, m []float32, v []float32, h *[9]float32)

@@ -19,6 +19,10 @@ func main() {
 		axpy(t)
 		scale(t)
 		dot(t)
+		blas1AndActivations(t)
+		softmaxStats(t)
+		rowsAffine(t)
+		adam(t)
 	}
 	Generate()
 }

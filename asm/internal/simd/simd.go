@@ -9,6 +9,9 @@
 package simd
 
 import (
+	"fmt"
+	"math"
+
 	. "github.com/mmcloughlin/avo/build"
 	"github.com/mmcloughlin/avo/gotypes"
 	. "github.com/mmcloughlin/avo/operand"
@@ -116,6 +119,27 @@ func (m Mask) LoadMasked(mem Mem, dst VecVirtual) {
 	VMASKMOVPS(mem, m.vec, dst)
 }
 
+// LoadMaskedFill loads the selected lanes of mem into dst and sets the others to the lanes
+// of fill.
+func (m Mask) LoadMaskedFill(mem Mem, fill, dst VecVirtual) {
+	if m.tier.Lanes == 16 {
+		VMOVAPS(fill, dst)
+		VMOVUPS(mem, m.k, dst) // merge-masking keeps fill in the unselected lanes
+		return
+	}
+	VMASKMOVPS(mem, m.vec, dst)
+	VBLENDVPS(m.vec, dst, fill, dst) // selected lanes from the load, the rest from fill
+}
+
+// Zero clears the lanes of v that the mask does not select.
+func (m Mask) Zero(v VecVirtual) {
+	if m.tier.Lanes == 16 {
+		VMOVAPS_Z(v, m.k, v)
+		return
+	}
+	VANDPS(m.vec, v, v)
+}
+
 // StoreMasked stores the selected lanes of src to mem and leaves the rest of mem untouched.
 func (m Mask) StoreMasked(src VecVirtual, mem Mem) {
 	if m.tier.Lanes == 16 {
@@ -154,12 +178,42 @@ func (t Tier) ReduceAdd(v VecVirtual) VecVirtual {
 	}
 	x := v.AsX()
 	hi := XMM()
-	VEXTRACTF128(U8(1), y, hi)
+	t.extractHigh128(y, hi)
 	VADDPS(hi, x, x)
 	VPERMILPS(U8(0b_00_00_11_10), x, hi) // lanes 2,3 down
 	VADDPS(hi, x, x)
 	VPERMILPS(U8(0b_00_00_00_01), x, hi) // lane 1 down
 	VADDSS(hi, x, x)
+	return x.(VecVirtual)
+}
+
+// extractHigh128 copies the upper 128 bits of a ymm register. AVX-512 code uses the EVEX
+// form, which also reaches registers 16-31.
+func (t Tier) extractHigh128(y, dst Register) {
+	if t.Lanes == 16 {
+		VEXTRACTF32X4(U8(1), y, dst)
+		return
+	}
+	VEXTRACTF128(U8(1), y, dst)
+}
+
+// ReduceMax leaves the largest lane of v in the low lane of the returned xmm register
+// (a NaN lane may or may not win). v is clobbered.
+func (t Tier) ReduceMax(v VecVirtual) VecVirtual {
+	y := v.AsY()
+	if t.Lanes == 16 {
+		hi := YMM()
+		VEXTRACTF64X4(U8(1), v, hi)
+		VMAXPS(hi, y, y)
+	}
+	x := v.AsX()
+	hi := XMM()
+	t.extractHigh128(y, hi)
+	VMAXPS(hi, x, x)
+	VPERMILPS(U8(0b_00_00_11_10), x, hi)
+	VMAXPS(hi, x, x)
+	VPERMILPS(U8(0b_00_00_00_01), x, hi)
+	VMAXSS(hi, x, x)
 	return x.(VecVirtual)
 }
 
@@ -169,4 +223,76 @@ func LoadGP(c gotypes.Component) GPVirtual {
 	r := GP64()
 	Load(c, r)
 	return r
+}
+
+// constants holds the read-only float32 constants emitted so far, by bit pattern.
+var constants = map[uint32]Mem{}
+
+// Const broadcasts the float32 constant f into a new register, from a read-only word
+// emitted once per file.
+func (t Tier) Const(f float32) VecVirtual {
+	bits := math.Float32bits(f)
+	m, ok := constants[bits]
+	if !ok {
+		m = ConstData(fmt.Sprintf("f32_%08x", bits), U32(bits))
+		constants[bits] = m
+	}
+	v := t.Vec()
+	VBROADCASTSS(m, v)
+	return v
+}
+
+// Map emits an element-wise function over float32 slices:
+//
+//	func name(dst, in1, ..., inK []float32)
+//
+// computing dst[i] = body(in1[i], ..., inK[i]) for i < len(dst); the caller makes every input
+// at least that long. body gets registers holding one vector of each input (which it may
+// clobber) and returns the register holding the result; it broadcasts the constants it needs
+// with Const, which keeps them short-lived. dst may be any of the inputs.
+func (t Tier) Map(name string, inputs []string, doc string, body func(in []VecVirtual) VecVirtual) {
+	params := "dst"
+	for _, in := range inputs {
+		params += ", " + in
+	}
+	TEXT(t.Name(name), NOSPLIT, "func("+params+" []float32)")
+	Pragma("noescape")
+	Doc(doc)
+	dst := LoadGP(Param("dst").Base())
+	n := LoadGP(Param("dst").Len())
+	ptrs := []GPVirtual{dst}
+	for _, in := range inputs {
+		ptrs = append(ptrs, LoadGP(Param(in).Base()))
+	}
+	t.Stream(name, n, ptrs, 2, func(s Step) {
+		for j := 0; j < s.Vectors; j++ {
+			in := make([]VecVirtual, len(inputs))
+			for i := range in {
+				in[i] = t.Vec()
+				s.Load(ptrs[i+1], j, in[i])
+			}
+			s.Store(body(in), dst, j)
+		}
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// Predicate is a VCMPPS comparison.
+type Predicate uint8
+
+// GreaterThan is "a > b", false when either is NaN (_CMP_GT_OQ).
+const GreaterThan Predicate = 0x1e
+
+// KeepWhere zeroes the lanes of v where "a pred b" does not hold.
+func (t Tier) KeepWhere(pred Predicate, a, b, v VecVirtual) {
+	if t.Lanes == 16 {
+		k := K()
+		VCMPPS(U8(uint8(pred)), b, a, k)
+		VMOVAPS_Z(v, k, v)
+		return
+	}
+	m := t.Vec()
+	VCMPPS(U8(uint8(pred)), b, a, m)
+	VANDPS(m, v, v)
 }

@@ -29,6 +29,23 @@ func (s Step) Load(p Register, j int, dst VecVirtual) {
 	VMOVUPS(s.At(p, j), dst)
 }
 
+// LoadFill loads vector j from p into dst; on the tail step the lanes past the end take
+// the lanes of fill instead.
+func (s Step) LoadFill(p Register, j int, fill, dst VecVirtual) {
+	if s.Tail() {
+		s.Mask.LoadMaskedFill(s.At(p, j), fill, dst)
+		return
+	}
+	VMOVUPS(s.At(p, j), dst)
+}
+
+// ZeroTail clears, on the tail step, the lanes of v past the end.
+func (s Step) ZeroTail(v VecVirtual) {
+	if s.Tail() {
+		s.Mask.Zero(v)
+	}
+}
+
 // Operand is vector j from p as an instruction's source: the memory operand itself on full
 // steps (so it folds into the instruction), a masked load into a new register on the tail.
 func (s Step) Operand(p Register, j int) Op {

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+
+	"github.com/lanesml/lanes/asm/internal/simd"
+)
+
+// softmaxStats emits
+//
+//	func softmaxStats<tier>(stats, dst, src []float32, cols int)
+//
+// which, for each row i of src (len(src)/cols rows of cols > 0 floats), sets
+// stats[2i] = m, the row's maximum, and stats[2i+1] = the sum over the row of exp(x - m); when
+// dst is not empty it also writes exp(x - m) there (dst may be src). A NaN in a row makes
+// its sum NaN.
+func softmaxStats(t simd.Tier) {
+	TEXT(t.Name("softmaxStats"), NOSPLIT, "func(stats, dst, src []float32, cols int)")
+	Pragma("noescape")
+	Doc("for each row: stats = {max, sum(exp(x - max))}; dst = exp(x - max) when len(dst) > 0")
+	stats := simd.LoadGP(Param("stats").Base())
+	dst := simd.LoadGP(Param("dst").Base())
+	store := simd.LoadGP(Param("dst").Len())
+	src := simd.LoadGP(Param("src").Base())
+	n := simd.LoadGP(Param("src").Len())
+	cols := simd.LoadGP(Param("cols"))
+
+	Label("row")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+
+	// Pass 1: the row's maximum; lanes past the end read as -Inf.
+	p, left := GP64(), GP64()
+	MOVQ(src, p)
+	MOVQ(cols, left)
+	acc := t.Const(float32(math.Inf(-1)))
+	t.Stream("max", left, []GPVirtual{p}, 1, func(s simd.Step) {
+		v := t.Vec()
+		s.LoadFill(p, 0, t.Const(float32(math.Inf(-1))), v)
+		VMAXPS(v, acc, acc)
+	})
+	m := t.Vec()
+	VBROADCASTSS(t.ReduceMax(acc), m)
+	VMOVSS(m.AsX(), Mem{Base: stats})
+
+	// Pass 2: exp(x - m), summed, and stored when asked to.
+	sum := t.Vec()
+	VXORPS(sum, sum, sum)
+	MOVQ(src, p)
+	MOVQ(cols, left)
+	q := GP64()
+	MOVQ(dst, q)
+	TESTQ(store, store)
+	JZ(LabelRef("sumOnly"))
+	t.Stream("expStore", left, []GPVirtual{p, q}, 1, func(s simd.Step) {
+		v := t.Vec()
+		s.Load(p, 0, v)
+		VSUBPS(m, v, v)
+		e := emitExp(t, v)
+		s.ZeroTail(e)
+		VADDPS(e, sum, sum)
+		s.Store(e, q, 0)
+	})
+	JMP(LabelRef("reduce"))
+	Label("sumOnly")
+	t.Stream("expSum", left, []GPVirtual{p}, 1, func(s simd.Step) {
+		v := t.Vec()
+		s.Load(p, 0, v)
+		VSUBPS(m, v, v)
+		e := emitExp(t, v)
+		s.ZeroTail(e)
+		VADDPS(e, sum, sum)
+	})
+	Label("reduce")
+	VMOVSS(t.ReduceAdd(sum), Mem{Base: stats}.Offset(4))
+
+	ADDQ(U8(8), stats)
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	ADDQ(rowBytes, src)
+	ADDQ(rowBytes, dst)
+	SUBQ(cols, n)
+	JMP(LabelRef("row"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// rowsAffine emits
+//
+//	func rowsAffine<tier>(dst, src, coef []float32, cols int)
+//
+// which, for each row i of src (len(src)/cols rows), writes
+// dst = (src - coef[3i]) * coef[3i+1] + coef[3i+2]: softmax's scaling, log-softmax's shift.
+// dst may be src.
+func rowsAffine(t simd.Tier) {
+	TEXT(t.Name("rowsAffine"), NOSPLIT, "func(dst, src, coef []float32, cols int)")
+	Pragma("noescape")
+	Doc("for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]")
+	dst := simd.LoadGP(Param("dst").Base())
+	src := simd.LoadGP(Param("src").Base())
+	n := simd.LoadGP(Param("src").Len())
+	coef := simd.LoadGP(Param("coef").Base())
+	cols := simd.LoadGP(Param("cols"))
+	Label("row")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	sub, mul, add := t.Vec(), t.Vec(), t.Vec()
+	VBROADCASTSS(Mem{Base: coef}, sub)
+	VBROADCASTSS(Mem{Base: coef}.Offset(4), mul)
+	VBROADCASTSS(Mem{Base: coef}.Offset(8), add)
+	p, q, left := GP64(), GP64(), GP64()
+	MOVQ(src, p)
+	MOVQ(dst, q)
+	MOVQ(cols, left)
+	t.Stream("affine", left, []GPVirtual{p, q}, 2, func(s simd.Step) {
+		for j := 0; j < s.Vectors; j++ {
+			v := t.Vec()
+			s.Load(p, j, v)
+			VSUBPS(sub, v, v)
+			VFMADD213PS(add, mul, v) // v = v*mul + add
+			s.Store(v, q, j)
+		}
+	})
+	ADDQ(U8(12), coef)
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	ADDQ(rowBytes, src)
+	ADDQ(rowBytes, dst)
+	SUBQ(cols, n)
+	JMP(LabelRef("row"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// adam emits
+//
+//	func adam<tier>(p, g, m, v []float32, h *adamHyper)
+//
+// one Adam step over len(p) parameters (the caller makes g, m and v as long), with the
+// hyper-parameters precomputed in Go: h = {lr, beta1, 1-beta1, beta2, 1-beta2,
+// 1/(1-beta1^t), 1/(1-beta2^t), eps, weightDecay}.
+func adam(t simd.Tier) {
+	TEXT(t.Name("adam"), NOSPLIT, "func(p, g, m, v []float32, h *[9]float32)")
+	Pragma("noescape")
+	Doc("m = b1*m + (1-b1)*g; v = b2*v + (1-b2)*g*g; p -= lr*((m*c1) / (sqrt(v*c2) + eps) + wd*p)")
+	p := simd.LoadGP(Param("p").Base())
+	n := simd.LoadGP(Param("p").Len())
+	g := simd.LoadGP(Param("g").Base())
+	m := simd.LoadGP(Param("m").Base())
+	v := simd.LoadGP(Param("v").Base())
+	h := simd.LoadGP(Param("h"))
+	hyper := make([]VecVirtual, 9)
+	for i := range hyper {
+		hyper[i] = t.Vec()
+		VBROADCASTSS(Mem{Base: h}.Offset(4*i), hyper[i])
+	}
+	lr, b1, oneMinusB1, b2, oneMinusB2, c1, c2, eps, wd := hyper[0], hyper[1], hyper[2], hyper[3],
+		hyper[4], hyper[5], hyper[6], hyper[7], hyper[8]
+	t.Stream("adam", n, []GPVirtual{p, g, m, v}, 1, func(s simd.Step) {
+		gv, mv, vv, pv := t.Vec(), t.Vec(), t.Vec(), t.Vec()
+		s.Load(g, 0, gv)
+		s.Load(m, 0, mv)
+		s.Load(v, 0, vv)
+		s.Load(p, 0, pv)
+		VMULPS(b1, mv, mv)
+		VFMADD231PS(oneMinusB1, gv, mv) // m = b1*m + (1-b1)*g
+		VMULPS(gv, gv, gv)
+		VMULPS(b2, vv, vv)
+		VFMADD231PS(oneMinusB2, gv, vv) // v = b2*v + (1-b2)*g*g
+		s.Store(mv, m, 0)
+		s.Store(vv, v, 0)
+		VMULPS(c2, vv, vv)
+		VSQRTPS(vv, vv)
+		VADDPS(eps, vv, vv) // sqrt(v-hat) + eps
+		VMULPS(c1, mv, mv)
+		VDIVPS(vv, mv, mv)       // m-hat / (sqrt(v-hat) + eps)
+		VFMADD231PS(wd, pv, mv)  // + wd*p
+		VFNMADD231PS(lr, mv, pv) // p -= lr * update
+		s.Store(pv, p, 0)
+	})
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,261 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"sync"
+)
+
+func checkLen(fn, name string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("kernels: %s: len(%s) = %d, want %d", fn, name, got, want))
+	}
+}
+
+// unary runs an element-wise kernel over dst and src in bounded chunks.
+func unary(fn string, kernel func(dst, src []float32), dst, src []float32) {
+	checkLen(fn, "dst", len(dst), len(src))
+	for len(src) > maxChunk {
+		kernel(dst[:maxChunk], src[:maxChunk])
+		dst, src = dst[maxChunk:], src[maxChunk:]
+	}
+	kernel(dst, src)
+}
+
+// binary runs a backward kernel dst = f(grad, x) in bounded chunks.
+func binary(fn string, kernel func(dst, grad, x []float32), dst, grad, x []float32) {
+	checkLen(fn, "dst", len(dst), len(x))
+	checkLen(fn, "grad", len(grad), len(x))
+	for len(x) > maxChunk {
+		kernel(dst[:maxChunk], grad[:maxChunk], x[:maxChunk])
+		dst, grad, x = dst[maxChunk:], grad[maxChunk:], x[maxChunk:]
+	}
+	kernel(dst, grad, x)
+}
+
+// Exp sets dst[i] = exp(src[i]). The assembly tiers are within 3e-7 relative error on
+// [-87, 88]; +Inf above 88.73, 0 for -Inf, NaN for NaN. dst may be src.
+func Exp(dst, src []float32) { unary("Exp", impl().exp, dst, src) }
+
+// ReLU sets dst[i] = max(src[i], 0); NaN stays NaN, as in PyTorch. dst may be src.
+func ReLU(dst, src []float32) { unary("ReLU", impl().relu, dst, src) }
+
+// ReLUBackward sets dst[i] = grad[i] where x[i] > 0, else 0. dst may alias grad or x.
+func ReLUBackward(dst, grad, x []float32) { binary("ReLUBackward", impl().reluBackward, dst, grad, x) }
+
+// Sigmoid sets dst[i] = 1 / (1 + exp(-src[i])). dst may be src.
+func Sigmoid(dst, src []float32) { unary("Sigmoid", impl().sigmoid, dst, src) }
+
+// SigmoidBackward sets dst[i] = grad[i] * y[i] * (1 - y[i]), where y is Sigmoid's output.
+func SigmoidBackward(dst, grad, y []float32) {
+	binary("SigmoidBackward", impl().sigmoidBackward, dst, grad, y)
+}
+
+// Tanh sets dst[i] = tanh(src[i]). dst may be src.
+func Tanh(dst, src []float32) { unary("Tanh", impl().tanh, dst, src) }
+
+// TanhBackward sets dst[i] = grad[i] * (1 - y[i]^2), where y is Tanh's output.
+func TanhBackward(dst, grad, y []float32) { binary("TanhBackward", impl().tanhBackward, dst, grad, y) }
+
+// GELU sets dst[i] to the tanh approximation of GELU:
+// x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715x^3))). dst may be src.
+func GELU(dst, src []float32) { unary("GELU", impl().gelu, dst, src) }
+
+// GELUBackward sets dst[i] = grad[i] * GELU'(x[i]).
+func GELUBackward(dst, grad, x []float32) { binary("GELUBackward", impl().geluBackward, dst, grad, x) }
+
+// checkMatrix panics unless rows, cols >= 0 and len(x) == rows*cols.
+func checkMatrix(fn, name string, x []float32, rows, cols int) {
+	if rows < 0 || cols < 0 {
+		panic(fmt.Sprintf("kernels: %s: rows = %d, cols = %d: negative size", fn, rows, cols))
+	}
+	checkLen(fn, name, len(x), rows*cols)
+}
+
+// AddBias adds bias[j] to x[i][j] for every row i of the rows x cols matrix x.
+func AddBias(x, bias []float32, rows, cols int) {
+	checkMatrix("AddBias", "x", x, rows, cols)
+	checkLen("AddBias", "bias", len(bias), cols)
+	axpy := impl().axpy
+	for i := 0; i < rows; i++ {
+		axpy(1, bias, x[i*cols:(i+1)*cols])
+	}
+}
+
+// SumRows sets dst[j] to the sum over rows i of x[i][j].
+func SumRows(dst, x []float32, rows, cols int) {
+	checkMatrix("SumRows", "x", x, rows, cols)
+	checkLen("SumRows", "dst", len(dst), cols)
+	clear(dst)
+	axpy := impl().axpy
+	for i := 0; i < rows; i++ {
+		axpy(1, x[i*cols:(i+1)*cols], dst)
+	}
+}
+
+// ArgmaxRows sets dst[i] to the first index of the largest value in row i. A NaN counts as
+// larger than any number (the first NaN wins), as in PyTorch.
+func ArgmaxRows(dst []int32, x []float32, rows, cols int) {
+	checkMatrix("ArgmaxRows", "x", x, rows, cols)
+	if len(dst) != rows {
+		panic(fmt.Sprintf("kernels: ArgmaxRows: len(dst) = %d, want rows = %d", len(dst), rows))
+	}
+	if rows > 0 && cols == 0 {
+		panic("kernels: ArgmaxRows: cols = 0: an empty row has no maximum")
+	}
+	for i := range dst {
+		row := x[i*cols : (i+1)*cols]
+		best := 0
+		for j, v := range row {
+			if v != v {
+				best = j
+				break
+			}
+			if v > row[best] {
+				best = j
+			}
+		}
+		dst[i] = int32(best)
+	}
+}
+
+// rowBlock is how many rows the softmax kernels take per assembly call: their per-row
+// statistics live in arrays of this size on the stack.
+const rowBlock = 64
+
+// rowScratch holds per-row statistics for one block of rows. Anything passed to a kernel
+// through the dispatch table escapes to the heap, so these come from a pool rather than
+// the stack, to keep the kernels free of allocations.
+type rowScratch struct {
+	stats [2 * rowBlock]float32
+	coef  [3 * rowBlock]float32
+	adam  [9]float32
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
+
+// forRowBlocks calls f on consecutive blocks of at most rowBlock rows (and, for wide rows,
+// few enough rows to keep one call bounded): lo and hi are row numbers.
+func forRowBlocks(rows, cols int, f func(sc *rowScratch, lo, hi int)) {
+	sc := scratchPool.Get().(*rowScratch)
+	step := max(1, min(rowBlock, maxChunk/max(cols, 1)))
+	for lo := 0; lo < rows; lo += step {
+		f(sc, lo, min(rows, lo+step))
+	}
+	scratchPool.Put(sc)
+}
+
+// Softmax writes the softmax of each row of the rows x cols matrix src to dst:
+// exp(x - max) / sum(exp(x - max)). -Inf entries get 0; a row that is all -Inf, or has a
+// NaN, becomes NaN, as in PyTorch. dst may be src.
+func Softmax(dst, src []float32, rows, cols int) {
+	checkMatrix("Softmax", "src", src, rows, cols)
+	checkLen("Softmax", "dst", len(dst), rows*cols)
+	if cols == 0 {
+		return
+	}
+	k := impl()
+	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
+		stats, coef := sc.stats[:], sc.coef[:]
+		d, s := dst[lo*cols:hi*cols], src[lo*cols:hi*cols]
+		k.softmaxStats(stats, d, s, cols)
+		for i := 0; i < hi-lo; i++ {
+			coef[3*i], coef[3*i+1], coef[3*i+2] = 0, 1/stats[2*i+1], 0
+		}
+		k.rowsAffine(d, d, coef, cols)
+	})
+}
+
+// LogSoftmax writes log(softmax(row)) = x - max - log(sum(exp(x - max))) for each row.
+// dst may be src.
+func LogSoftmax(dst, src []float32, rows, cols int) {
+	checkMatrix("LogSoftmax", "src", src, rows, cols)
+	checkLen("LogSoftmax", "dst", len(dst), rows*cols)
+	if cols == 0 {
+		return
+	}
+	k := impl()
+	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
+		stats, coef := sc.stats[:], sc.coef[:]
+		d, s := dst[lo*cols:hi*cols], src[lo*cols:hi*cols]
+		k.softmaxStats(stats, nil, s, cols)
+		for i := 0; i < hi-lo; i++ {
+			coef[3*i], coef[3*i+1], coef[3*i+2] = stats[2*i], 1, -float32(math.Log(float64(stats[2*i+1])))
+		}
+		k.rowsAffine(d, s, coef, cols)
+	})
+}
+
+// SoftmaxCrossEntropy returns the mean over rows of -log(softmax(logits row)[label]) and,
+// when grad is not nil, writes grad = (softmax(logits) - onehot(labels)) / rows, the
+// gradient of that mean with respect to the logits. labels are class ids in [0, cols).
+func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int) float32 {
+	checkMatrix("SoftmaxCrossEntropy", "logits", logits, rows, cols)
+	if grad != nil {
+		checkLen("SoftmaxCrossEntropy", "grad", len(grad), rows*cols)
+	}
+	if len(labels) != rows {
+		panic(fmt.Sprintf("kernels: SoftmaxCrossEntropy: len(labels) = %d, want rows = %d", len(labels), rows))
+	}
+	for i, l := range labels {
+		if l < 0 || int(l) >= cols {
+			panic(fmt.Sprintf("kernels: SoftmaxCrossEntropy: labels[%d] = %d, outside [0, %d)", i, l, cols))
+		}
+	}
+	if rows == 0 {
+		return 0
+	}
+	k := impl()
+	var loss float64
+	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
+		stats, coef := sc.stats[:], sc.coef[:]
+		s := logits[lo*cols : hi*cols]
+		var g []float32
+		if grad != nil {
+			g = grad[lo*cols : hi*cols]
+		}
+		k.softmaxStats(stats, g, s, cols)
+		for i := 0; i < hi-lo; i++ {
+			m, sum := float64(stats[2*i]), float64(stats[2*i+1])
+			label := int(labels[lo+i])
+			loss += math.Log(sum) + m - float64(s[i*cols+label])
+			coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0
+		}
+		if g != nil {
+			k.rowsAffine(g, g, coef, cols)
+			for i := 0; i < hi-lo; i++ {
+				g[i*cols+int(labels[lo+i])] -= 1 / float32(rows)
+			}
+		}
+	})
+	return float32(loss / float64(rows))
+}
+
+// AdamUpdate applies one Adam step (Kingma & Ba, Algorithm 1; step counts from 1) to p in
+// place, with decoupled weight decay:
+//
+//	m = beta1*m + (1-beta1)*g;  v = beta2*v + (1-beta2)*g*g
+//	p -= lr * ((m/(1-beta1^step)) / (sqrt(v/(1-beta2^step)) + eps) + weightDecay*p)
+//
+// p, g, m and v must have the same length.
+func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
+	checkLen("AdamUpdate", "g", len(g), len(p))
+	checkLen("AdamUpdate", "m", len(m), len(p))
+	checkLen("AdamUpdate", "v", len(v), len(p))
+	if step < 1 {
+		panic(fmt.Sprintf("kernels: AdamUpdate: step = %d, want >= 1", step))
+	}
+	sc := scratchPool.Get().(*rowScratch)
+	h := &sc.adam
+	*h = [9]float32{lr, beta1, 1 - beta1, beta2, 1 - beta2,
+		float32(1 / (1 - math.Pow(float64(beta1), float64(step)))),
+		float32(1 / (1 - math.Pow(float64(beta2), float64(step)))),
+		eps, weightDecay}
+	adam := impl().adam
+	for len(p) > maxChunk {
+		adam(p[:maxChunk], g[:maxChunk], m[:maxChunk], v[:maxChunk], h)
+		p, g, m, v = p[maxChunk:], g[maxChunk:], m[maxChunk:], v[maxChunk:]
+	}
+	adam(p, g, m, v, h)
+	scratchPool.Put(sc)
+}

@@ -1,0 +1,272 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// softmaxRef is the float64 softmax and log-softmax of one row (NaN rows as PyTorch has them).
+func softmaxRef(row []float32) (p, logp []float64) {
+	m := math.Inf(-1)
+	nan := false
+	for _, x := range row {
+		m = math.Max(m, float64(x))
+		nan = nan || x != x
+	}
+	var sum float64
+	for _, x := range row {
+		sum += math.Exp(float64(x) - m)
+	}
+	p, logp = make([]float64, len(row)), make([]float64, len(row))
+	for j, x := range row {
+		if nan || math.IsInf(m, -1) {
+			p[j], logp[j] = math.NaN(), math.NaN()
+			continue
+		}
+		p[j] = math.Exp(float64(x)-m) / sum
+		logp[j] = float64(x) - m - math.Log(sum)
+	}
+	return p, logp
+}
+
+var softmaxCols = []int{1, 2, 3, 7, 8, 9, 10, 15, 16, 17, 31, 32, 33, 100, 128, 255, 1000}
+
+// randomLogits fills x with values of the given scale, and sprinkles special rows.
+func randomLogits(r *rand.Rand, x []float32, rows, cols int, scale float32) {
+	for i := range x {
+		x[i] = (r.Float32()*2 - 1) * scale
+	}
+	if rows >= 4 {
+		x[0*cols] = -inf // one -Inf entry: probability 0
+		for j := 0; j < cols; j++ {
+			x[1*cols+j] = -inf // an all -Inf row: NaN
+			x[2*cols+j] = 1e30 + float32(j)*1e23
+		}
+		x[3*cols+cols/2] = nan32 // a NaN entry: NaN row
+	}
+}
+
+func TestSoftmaxAndLogSoftmax(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(31, 32))
+		for _, cols := range softmaxCols {
+			for _, rows := range []int{0, 1, 3, 5, 70} {
+				for _, scale := range []float32{1, 30} {
+					gs, gd := newGuarded(rows*cols, 1), newGuarded(rows*cols, 2)
+					src, dst := gs.s(), gd.s()
+					randomLogits(r, src, rows, cols, scale)
+					Softmax(dst, src, rows, cols)
+					gd.check(t, "Softmax dst")
+					ld := newGuarded(rows*cols, 3)
+					LogSoftmax(ld.s(), src, rows, cols)
+					ld.check(t, "LogSoftmax dst")
+					for i := 0; i < rows; i++ {
+						p, logp := softmaxRef(src[i*cols : (i+1)*cols])
+						for j := range p {
+							if err := within(dst[i*cols+j], p[j], 1e-6, 0); err != nil {
+								t.Fatalf("Softmax %dx%d row %d col %d: %v", rows, cols, i, j, err)
+							}
+							if err := within(ld.s()[i*cols+j], logp[j], 1e-6, 2e-6); err != nil {
+								t.Fatalf("LogSoftmax %dx%d row %d col %d: %v", rows, cols, i, j, err)
+							}
+						}
+					}
+					// In place gives the same bits.
+					want := append([]float32(nil), dst...)
+					Softmax(src, src, rows, cols)
+					for i := range src {
+						if math.Float32bits(src[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("Softmax in place %dx%d differs at %d", rows, cols, i)
+						}
+					}
+					gs.check(t, "Softmax in place")
+				}
+			}
+		}
+	})
+}
+
+func TestSoftmaxCrossEntropy(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(33, 34))
+		for _, cols := range softmaxCols {
+			for _, rows := range []int{1, 2, 32, 130} {
+				logits := make([]float32, rows*cols)
+				randomLogits(r, logits, 0, cols, 8)
+				labels := make([]int32, rows)
+				for i := range labels {
+					labels[i] = int32(r.IntN(cols))
+				}
+				gg := newGuarded(rows*cols, 1)
+				loss := SoftmaxCrossEntropy(gg.s(), logits, labels, rows, cols)
+				gg.check(t, "SoftmaxCrossEntropy grad")
+				var want float64
+				for i := 0; i < rows; i++ {
+					p, logp := softmaxRef(logits[i*cols : (i+1)*cols])
+					want -= logp[labels[i]]
+					for j := range p {
+						g := p[j]
+						if j == int(labels[i]) {
+							g--
+						}
+						if err := within(gg.s()[i*cols+j], g/float64(rows), 1e-6/float64(rows), 0); err != nil {
+							t.Fatalf("%dx%d grad[%d][%d]: %v", rows, cols, i, j, err)
+						}
+					}
+				}
+				want /= float64(rows)
+				if err := within(loss, want, 1e-7, 2e-6); err != nil {
+					t.Fatalf("%dx%d loss: %v", rows, cols, err)
+				}
+				if noGrad := SoftmaxCrossEntropy(nil, logits, labels, rows, cols); noGrad != loss {
+					t.Fatalf("%dx%d: loss without grad %v, with grad %v", rows, cols, noGrad, loss)
+				}
+			}
+		}
+	})
+}
+
+func TestSoftmaxCrossEntropyPanics(t *testing.T) {
+	logits := make([]float32, 20)
+	for _, labels := range [][]int32{{0, 10}, {-1, 0}, {0}} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("labels %v for 2 rows of 10 classes did not panic", labels)
+				}
+			}()
+			SoftmaxCrossEntropy(nil, logits, labels, 2, 10)
+		}()
+	}
+}
+
+func TestRowKernels(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(35, 36))
+		for _, cols := range softmaxCols {
+			for _, rows := range []int{0, 1, 7, 64} {
+				x := make([]float32, rows*cols)
+				uniform(r, x)
+				bias := make([]float32, cols)
+				uniform(r, bias)
+				// AddBias: one correctly rounded addition per element: exact.
+				want := make([]float32, len(x))
+				for i := range x {
+					want[i] = x[i] + bias[i%cols]
+				}
+				AddBias(x, bias, rows, cols)
+				for i := range x {
+					if x[i] != want[i] {
+						t.Fatalf("AddBias %dx%d: x[%d] = %v, want %v", rows, cols, i, x[i], want[i])
+					}
+				}
+				// SumRows: within 1e-6 of the float64 sum, relative to the sum of magnitudes.
+				gd := newGuarded(cols, 1)
+				SumRows(gd.s(), x, rows, cols)
+				gd.check(t, "SumRows")
+				for j := 0; j < cols; j++ {
+					var sum, mag float64
+					for i := 0; i < rows; i++ {
+						sum += float64(x[i*cols+j])
+						mag += math.Abs(float64(x[i*cols+j]))
+					}
+					if d := math.Abs(float64(gd.s()[j]) - sum); d > 1e-6*mag {
+						t.Fatalf("SumRows %dx%d: dst[%d] = %v, want %v", rows, cols, j, gd.s()[j], sum)
+					}
+				}
+				// ArgmaxRows: first index of the maximum, NaN counts as largest.
+				if rows >= 3 && cols > 2 {
+					x[cols+1] = x[cols+0] + 10 // row 1: a tie at 1 and 2
+					x[cols+2] = x[cols+1]
+					x[2*cols+cols-1] = nan32 // row 2: NaN wins
+				}
+				idx := make([]int32, rows)
+				ArgmaxRows(idx, x, rows, cols)
+				for i := 0; i < rows; i++ {
+					best := 0
+					for j := 0; j < cols; j++ {
+						v := x[i*cols+j]
+						if v != v {
+							best = j
+							break
+						}
+						if v > x[i*cols+best] {
+							best = j
+						}
+					}
+					if int(idx[i]) != best {
+						t.Fatalf("ArgmaxRows %dx%d row %d = %d, want %d", rows, cols, i, idx[i], best)
+					}
+				}
+			}
+		}
+	})
+}
+
+// adamRef is Adam in float64; mScale tracks the size of m's terms (m with |g| for g), the
+// scale its rounding errors are relative to, since m itself may cancel to near zero.
+func adamRef(p, g, m, v, mScale []float64, lr, b1, b2, eps, wd float64, step int) {
+	c1, c2 := 1-math.Pow(b1, float64(step)), 1-math.Pow(b2, float64(step))
+	for i := range p {
+		m[i] = b1*m[i] + (1-b1)*g[i]
+		mScale[i] = b1*mScale[i] + (1-b1)*math.Abs(g[i])
+		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+		p[i] -= lr * (m[i]/c1/(math.Sqrt(v[i]/c2)+eps) + wd*p[i])
+	}
+}
+
+func TestAdamUpdate(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(37, 38))
+		for _, n := range []int{0, 1, 7, 8, 9, 16, 17, 300, 1000} {
+			for _, wd := range []float32{0, 0.01} {
+				p, m, v, g := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+				uniform(r, p)
+				p64, m64, v64, g64 := make([]float64, n), make([]float64, n), make([]float64, n), make([]float64, n)
+				mScale := make([]float64, n)
+				f64 := func(x float32) float64 { return float64(x) } // the float32 hyper-parameters, exactly
+				p0 := make([]float64, n)
+				for i := range p {
+					p64[i], p0[i] = float64(p[i]), float64(p[i])
+				}
+				for step := 1; step <= 100; step++ {
+					uniform(r, g)
+					for i := range g {
+						g64[i] = float64(g[i])
+					}
+					AdamUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-7, wd, step)
+					adamRef(p64, g64, m64, v64, mScale, f64(1e-3), f64(0.9), f64(0.999), f64(1e-7), f64(wd), step)
+				}
+				for i := range p {
+					// Relative to the parameter's scale: its start, or where it ended.
+					if d := math.Abs(float64(p[i]) - p64[i]); d > 1e-6*math.Max(math.Abs(p64[i]), math.Abs(p0[i])) {
+						t.Fatalf("n=%d wd=%v: after 100 steps p[%d] = %v, float64 reference %v", n, wd, i, p[i], p64[i])
+					}
+					if d := math.Abs(float64(m[i]) - m64[i]); d > 1e-6*mScale[i] {
+						t.Fatalf("n=%d: m[%d] = %v, reference %v", n, i, m[i], m64[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestVectorKernelAllocs(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		x, d := make([]float32, 32*10), make([]float32, 32*10)
+		labels := make([]int32, 32)
+		p, g, m, v := make([]float32, 1000), make([]float32, 1000), make([]float32, 1000), make([]float32, 1000)
+		allocs := testing.AllocsPerRun(50, func() {
+			Softmax(d, x, 32, 10)
+			LogSoftmax(d, x, 32, 10)
+			SoftmaxCrossEntropy(d, x, labels, 32, 10)
+			Exp(d, x)
+			GELU(d, x)
+			AdamUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-7, 0, 3)
+		})
+		if allocs != 0 {
+			t.Errorf("%v allocations per round of vector kernels, want 0", allocs)
+		}
+	})
+}
