@@ -79,3 +79,80 @@ func BenchmarkScale(b *testing.B) {
 		}
 	})
 }
+
+var softmaxShapes = [][2]int{{32, 10}, {256, 1000}, {4096, 1000}, {64, 32000}}
+
+// BenchmarkSoftmax reports GB/s as the baselines count it: 8 bytes (read + write) an element.
+func BenchmarkSoftmax(b *testing.B) {
+	forEachTier(b, func(b *testing.B) {
+		for _, s := range softmaxShapes {
+			rows, cols := s[0], s[1]
+			x, y := randomVec(rows*cols), make([]float32, rows*cols)
+			b.Run(fmt.Sprintf("%dx%d", rows, cols), func(b *testing.B) {
+				for b.Loop() {
+					kernels.Softmax(y, x, rows, cols)
+				}
+				reportGBs(b, 8*rows*cols)
+			})
+		}
+	})
+}
+
+func BenchmarkSoftmaxCrossEntropy(b *testing.B) {
+	forEachTier(b, func(b *testing.B) {
+		for _, s := range [][2]int{{32, 10}, {256, 1000}} {
+			rows, cols := s[0], s[1]
+			x, grad := randomVec(rows*cols), make([]float32, rows*cols)
+			labels := make([]int32, rows)
+			for i := range labels {
+				labels[i] = int32(i % cols)
+			}
+			b.Run(fmt.Sprintf("%dx%d", rows, cols), func(b *testing.B) {
+				for b.Loop() {
+					sink += kernels.SoftmaxCrossEntropy(grad, x, labels, rows, cols)
+				}
+				reportGBs(b, 8*rows*cols)
+			})
+		}
+	})
+}
+
+// BenchmarkActivation runs the element-wise kernels out of place, 8 bytes an element.
+func BenchmarkActivation(b *testing.B) {
+	funcs := []struct {
+		name string
+		f    func(dst, src []float32)
+	}{{"exp", kernels.Exp}, {"tanh", kernels.Tanh}, {"sigmoid", kernels.Sigmoid},
+		{"gelu", kernels.GELU}, {"relu", kernels.ReLU}}
+	forEachTier(b, func(b *testing.B) {
+		for _, fn := range funcs {
+			for _, n := range []int{4096, 1 << 16, 1 << 20} {
+				x, y := randomVec(n), make([]float32, n)
+				b.Run(fmt.Sprintf("%s/%d", fn.name, n), func(b *testing.B) {
+					for b.Loop() {
+						fn.f(y, x)
+					}
+					reportGBs(b, 8*n)
+				})
+			}
+		}
+	})
+}
+
+// mlpParams is the MNIST MLP's parameter count: 784*128 + 128 + 128*10 + 10.
+const mlpParams = 101770
+
+func BenchmarkAdamUpdate(b *testing.B) {
+	forEachTier(b, func(b *testing.B) {
+		p, g := randomVec(mlpParams), randomVec(mlpParams)
+		m, v := make([]float32, mlpParams), make([]float32, mlpParams)
+		b.Run(fmt.Sprint(mlpParams), func(b *testing.B) {
+			step := 0
+			for b.Loop() {
+				step++
+				kernels.AdamUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-7, 0, step)
+			}
+			b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N), "us/op")
+		})
+	})
+}
