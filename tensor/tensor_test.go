@@ -255,7 +255,7 @@ func TestString(t *testing.T) {
 	if s := long.String(); !strings.Contains(s, "...") || len(s) > 40 {
 		t.Errorf("a 100-element vector prints as %q, want it elided", s)
 	}
-	if s := fmt.Sprint(New(0, 3), New(2, 0)); s != "[] [[] []]" {
+	if s := fmt.Sprint(New(0, 3), New(2, 0)); s != "[] [[]\n []]" {
 		t.Errorf("empty tensors print as %q", s)
 	}
 }
