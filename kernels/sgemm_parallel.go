@@ -6,7 +6,7 @@ import (
 
 // minParallelWork is the smallest product, in multiply-adds, that is split across workers:
 // below it, handing a block to another goroutine costs more than it saves.
-const minParallelWork = 1 << 20
+const minParallelWork = 1 << 23
 
 // runGemm splits p into a fixed grid of blocks, one per worker, and computes them; the
 // calling goroutine takes block 0. Each block is a whole sub-product of C with its own pack

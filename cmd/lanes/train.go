@@ -1,0 +1,214 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lanesml/lanes/datasets/mnist"
+	"github.com/lanesml/lanes/kernels"
+	"github.com/lanesml/lanes/nn"
+)
+
+// trainResult is what `lanes train --json` prints.
+type trainResult struct {
+	ISA              string        `json:"isa"`
+	Threads          int           `json:"threads"`
+	Batch            int           `json:"batch"`
+	Epochs           []epochResult `json:"epochs"`
+	TrainSeconds     float64       `json:"train_seconds"`
+	SamplesPerSecond float64       `json:"samples_per_second"`
+	TestLoss         float64       `json:"test_loss"`
+	TestAccuracy     float64       `json:"test_accuracy"`
+	Model            string        `json:"model"`
+}
+
+type epochResult struct {
+	Epoch    int     `json:"epoch"`
+	Loss     float64 `json:"loss"`
+	Accuracy float64 `json:"accuracy"`
+	Seconds  float64 `json:"seconds"`
+}
+
+// commonFlags are the flags train and eval share.
+type commonFlags struct {
+	isa, data string
+	threads   int
+	json      bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.isa, "isa", "", "kernel tier: avx512, avx2 or generic (default: the best available)")
+	fs.StringVar(&c.data, "data", "", "folder with the MNIST IDX files (default: $LANES_MNIST_DIR, else the Go module cache)")
+	fs.IntVar(&c.threads, "threads", 0, "worker threads for the kernels (default: GOMAXPROCS)")
+	fs.BoolVar(&c.json, "json", false, "print one JSON object with the results on stdout")
+}
+
+// apply sets the tier and threads and loads MNIST.
+func (c *commonFlags) apply() (train, test *mnist.Set, err error) {
+	if c.isa != "" {
+		if err := kernels.SetISA(c.isa); err != nil {
+			return nil, nil, err
+		}
+	}
+	kernels.SetThreads(c.threads)
+	dir := c.data
+	if dir == "" {
+		if dir, err = mnist.Locate(); err != nil {
+			return nil, nil, err
+		}
+	}
+	return mnist.Load(dir)
+}
+
+func runTrain(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("lanes train", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	epochs := fs.Int("epochs", 5, "passes over the 60,000 training images")
+	batch := fs.Int("batch", 32, "examples per step")
+	lr := fs.Float64("lr", 0.001, "Adam learning rate")
+	seed := fs.Uint64("seed", 1, "seed of the initial weights and of the shuffling")
+	out := fs.String("out", "mnist.safetensors", "where to save the trained model")
+	quiet := fs.Bool("quiet", false, "no progress output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("train: unexpected argument %q", fs.Arg(0))
+	}
+	if *epochs < 1 || *batch < 1 || *lr <= 0 {
+		return fmt.Errorf("train: --epochs and --batch must be at least 1 and --lr positive")
+	}
+	train, test, err := c.apply()
+	if err != nil {
+		return err
+	}
+
+	net := nn.NewSequential(nn.NewDense(784, 128), nn.NewReLU(), nn.NewDense(128, 10))
+	model := &nn.Model{Net: net, Loss: nn.SparseCrossEntropy{}, Optimizer: &nn.Adam{LR: float32(*lr)}}
+	model.Init(*seed)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var callbacks []nn.Callback
+	if !*quiet {
+		callbacks = append(callbacks, newProgress(stderr, *epochs))
+	}
+	start := time.Now()
+	hist, err := model.Fit(ctx, train, nn.FitConfig{Epochs: *epochs, BatchSize: *batch, Shuffle: true, Seed: *seed, Callbacks: callbacks})
+	elapsed := time.Since(start).Seconds()
+	if errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "\ninterrupted: stopped after the current step; %s was not written\n", *out)
+		return errInterrupted
+	}
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	testLoss, testAcc, err := model.Evaluate(test, 1000)
+	if err != nil {
+		return err
+	}
+	if err := model.Save(*out); err != nil {
+		return err
+	}
+	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), Batch: *batch, TrainSeconds: elapsed,
+		SamplesPerSecond: float64(train.Len()**epochs) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
+	for _, e := range hist.Epochs {
+		res.Epochs = append(res.Epochs, epochResult{e.Epoch, e.Loss, e.Accuracy, e.Seconds})
+	}
+	if c.json {
+		return json.NewEncoder(stdout).Encode(res)
+	}
+	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %d epochs in %.2f s (%.0f samples/s, %s, %d threads); saved %s\n",
+		testLoss, testAcc, test.Len(), *epochs, elapsed, res.SamplesPerSecond, res.ISA, res.Threads, *out)
+	return nil
+}
+
+var errInterrupted = errors.New("interrupted")
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("lanes eval", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	path := fs.String("model", "", "the saved model (a .safetensors file from lanes train)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" {
+		return fmt.Errorf("eval: --model is required")
+	}
+	model, err := nn.Load(*path)
+	if err != nil {
+		return err
+	}
+	_, test, err := c.apply()
+	if err != nil {
+		return err
+	}
+	loss, acc, err := model.Evaluate(test, 1000)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return json.NewEncoder(stdout).Encode(map[string]any{"model": *path, "test_loss": loss, "test_accuracy": acc, "isa": kernels.ISA()})
+	}
+	fmt.Fprintf(stdout, "%s: test loss %.4f, test accuracy %.4f (%d images)\n", *path, loss, acc, test.Len())
+	return nil
+}
+
+// progress draws a Keras-like bar per epoch on a terminal, or one line per epoch otherwise.
+type progress struct {
+	w        io.Writer
+	epochs   int
+	terminal bool
+	last     time.Time
+}
+
+func newProgress(w io.Writer, epochs int) *progress {
+	p := &progress{w: w, epochs: epochs}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil {
+			p.terminal = st.Mode()&os.ModeCharDevice != 0
+		}
+	}
+	return p
+}
+
+func (p *progress) OnBatchEnd(b nn.BatchInfo) {
+	if !p.terminal || (b.Step != b.Steps && time.Since(p.last) < 100*time.Millisecond) {
+		return
+	}
+	p.last = time.Now()
+	if b.Step == 1 || b.Elapsed < 100*time.Millisecond {
+		fmt.Fprintf(p.w, "\rEpoch %d/%d\n", b.Epoch, p.epochs)
+	}
+	const width = 30
+	done := width * b.Step / b.Steps
+	bar := strings.Repeat("=", done) + strings.Repeat(".", width-done)
+	if done < width {
+		bar = bar[:done] + ">" + bar[done+1:]
+	}
+	rate := float64(b.Samples) / b.Elapsed.Seconds()
+	eta := time.Duration(float64(b.Elapsed) * float64(b.Steps-b.Step) / float64(b.Step)).Round(time.Second)
+	fmt.Fprintf(p.w, "\r%5d/%d [%s] loss: %.4f - accuracy: %.4f - %.0f samples/s - ETA %v ",
+		b.Step, b.Steps, bar, b.Loss, b.Accuracy, rate, eta)
+}
+
+func (p *progress) OnEpochEnd(_ *nn.Model, e nn.EpochInfo) (bool, error) {
+	if p.terminal {
+		fmt.Fprintf(p.w, "\n")
+	} else {
+		fmt.Fprintf(p.w, "epoch %d/%d: loss %.4f, accuracy %.4f, %.2f s\n", e.Epoch, p.epochs, e.Loss, e.Accuracy, e.Seconds)
+	}
+	return false, nil
+}

@@ -1,0 +1,270 @@
+package nn
+
+import (
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/lanesml/lanes/kernels"
+	"github.com/lanesml/lanes/tensor"
+)
+
+// Param is a trainable tensor and the gradient of the loss with respect to it.
+type Param struct {
+	Name  string
+	Value *tensor.Tensor
+	Grad  *tensor.Tensor
+}
+
+// Layer is one stage of a network. Inputs and outputs are matrices with one example a row.
+type Layer interface {
+	// Forward returns the layer's output for the batch x. The output belongs to the layer
+	// and stays valid until its next Forward; x must stay unchanged until Backward.
+	Forward(x *tensor.Tensor) (*tensor.Tensor, error)
+	// Backward takes the gradient of the loss with respect to the last output, sets the
+	// gradients of the layer's parameters, and returns the gradient with respect to its
+	// input (owned by the layer).
+	Backward(dy *tensor.Tensor) (*tensor.Tensor, error)
+	// Params lists the trainable parameters, in a fixed order.
+	Params() []*Param
+	// Spec describes the layer for checkpoints.
+	Spec() LayerSpec
+}
+
+// LayerSpec is a layer's type and sizes, as a checkpoint records them.
+type LayerSpec struct {
+	Type string `json:"type"`
+	In   int    `json:"in,omitempty"`
+	Out  int    `json:"out,omitempty"`
+}
+
+// buffer returns a rows x cols tensor held in *t, reallocated only when the shape changes.
+func buffer(t **tensor.Tensor, rows, cols int) *tensor.Tensor {
+	if *t == nil || (*t).Dim(0) != rows || (*t).Dim(1) != cols {
+		*t = tensor.New(rows, cols)
+	}
+	return *t
+}
+
+// Initializer fills w, a fanIn x fanOut weight matrix, from r.
+type Initializer func(r *rand.Rand, w []float32, fanIn, fanOut int)
+
+// Dense is a fully connected layer: y = x W + b, with W [in, out] and b [out].
+type Dense struct {
+	In, Out int
+	W, B    Param
+	// Init fills W at Model.Init; nil means GlorotUniform. B starts at zero.
+	Init Initializer
+	// NoInputGrad skips computing the gradient of the input (Backward returns nil): the
+	// first layer of a network needs none, and it is a third of the layer's work.
+	NoInputGrad bool
+
+	x     *tensor.Tensor
+	y, dx *tensor.Tensor
+}
+
+// NewDense returns a Dense layer from in to out features.
+func NewDense(in, out int) *Dense {
+	return &Dense{
+		In: in, Out: out,
+		W: Param{Name: "weight", Value: tensor.New(in, out), Grad: tensor.New(in, out)},
+		B: Param{Name: "bias", Value: tensor.New(out), Grad: tensor.New(out)},
+	}
+}
+
+func (d *Dense) initialize(r *rand.Rand) {
+	init := d.Init
+	if init == nil {
+		init = GlorotUniform
+	}
+	init(r, d.W.Value.Data(), d.In, d.Out)
+	clear(d.B.Value.Data())
+}
+
+func (d *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.Rank() != 2 || x.Dim(1) != d.In {
+		return nil, fmt.Errorf("dense %dx%d: input %v: %w", d.In, d.Out, x.Shape(), tensor.ErrShape)
+	}
+	d.x = x
+	y := buffer(&d.y, x.Dim(0), d.Out)
+	if err := tensor.MatMulInto(y, x, d.W.Value, false, false); err != nil {
+		return nil, err
+	}
+	return y, tensor.AddRowVectorInto(y, y, d.B.Value)
+}
+
+func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if d.x == nil {
+		return nil, fmt.Errorf("dense: Backward before Forward")
+	}
+	// dW = x^T dy, db = column sums of dy, dx = dy W^T.
+	if err := tensor.MatMulInto(d.W.Grad, d.x, dy, true, false); err != nil {
+		return nil, err
+	}
+	if err := tensor.SumRowsInto(d.B.Grad, dy); err != nil {
+		return nil, err
+	}
+	if d.NoInputGrad {
+		return nil, nil
+	}
+	dx := buffer(&d.dx, dy.Dim(0), d.In)
+	return dx, tensor.MatMulInto(dx, dy, d.W.Value, false, true)
+}
+
+func (d *Dense) Params() []*Param { return []*Param{&d.W, &d.B} }
+func (d *Dense) Spec() LayerSpec  { return LayerSpec{Type: "dense", In: d.In, Out: d.Out} }
+
+// activation is a parameter-free element-wise layer. It keeps what its backward needs:
+// the input (ReLU, GELU) or the output (Sigmoid, Tanh).
+type activation struct {
+	kind      string
+	forward   func(dst, src []float32)
+	backward  func(dst, grad, saved []float32)
+	keepInput bool
+
+	saved, y, dx *tensor.Tensor
+}
+
+// NewReLU returns max(x, 0).
+func NewReLU() Layer {
+	return &activation{kind: "relu", forward: kernels.ReLU, backward: kernels.ReLUBackward, keepInput: true}
+}
+
+// NewSigmoid returns 1/(1+exp(-x)).
+func NewSigmoid() Layer {
+	return &activation{kind: "sigmoid", forward: kernels.Sigmoid, backward: kernels.SigmoidBackward}
+}
+
+// NewTanh returns tanh(x).
+func NewTanh() Layer {
+	return &activation{kind: "tanh", forward: kernels.Tanh, backward: kernels.TanhBackward}
+}
+
+// NewGELU returns the tanh approximation of GELU.
+func NewGELU() Layer {
+	return &activation{kind: "gelu", forward: kernels.GELU, backward: kernels.GELUBackward, keepInput: true}
+}
+
+func (a *activation) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.Rank() != 2 {
+		return nil, fmt.Errorf("%s: input %v is not a batch of rows: %w", a.kind, x.Shape(), tensor.ErrShape)
+	}
+	y := buffer(&a.y, x.Dim(0), x.Dim(1))
+	a.forward(y.Data(), x.Data())
+	a.saved = y
+	if a.keepInput {
+		a.saved = x
+	}
+	return y, nil
+}
+
+func (a *activation) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if a.saved == nil || !dy.SameShape(a.saved) {
+		return nil, fmt.Errorf("%s: Backward with gradient %v after Forward of %v: %w", a.kind, dy.Shape(), shapeOf(a.saved), tensor.ErrShape)
+	}
+	dx := buffer(&a.dx, dy.Dim(0), dy.Dim(1))
+	a.backward(dx.Data(), dy.Data(), a.saved.Data())
+	return dx, nil
+}
+
+func shapeOf(t *tensor.Tensor) []int {
+	if t == nil {
+		return nil
+	}
+	return t.Shape()
+}
+
+func (a *activation) Params() []*Param { return nil }
+func (a *activation) Spec() LayerSpec  { return LayerSpec{Type: a.kind} }
+
+// Softmax is a row-wise softmax layer. To train a classifier, prefer SparseCrossEntropy on
+// the logits, which fuses the two and is more accurate.
+type Softmax struct {
+	y, dx *tensor.Tensor
+}
+
+// NewSoftmax returns a row-wise softmax layer.
+func NewSoftmax() *Softmax { return &Softmax{} }
+
+func (s *Softmax) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	if x.Rank() != 2 {
+		return nil, fmt.Errorf("softmax: input %v is not a batch of rows: %w", x.Shape(), tensor.ErrShape)
+	}
+	y := buffer(&s.y, x.Dim(0), x.Dim(1))
+	return y, tensor.SoftmaxInto(y, x)
+}
+
+// Backward: dx = y * (dy - sum over the row of dy*y).
+func (s *Softmax) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
+	if s.y == nil || !dy.SameShape(s.y) {
+		return nil, fmt.Errorf("softmax: Backward with gradient %v after Forward of %v: %w", dy.Shape(), shapeOf(s.y), tensor.ErrShape)
+	}
+	rows, cols := dy.Dim(0), dy.Dim(1)
+	dx := buffer(&s.dx, rows, cols)
+	y, g, out := s.y.Data(), dy.Data(), dx.Data()
+	for i := 0; i < rows; i++ {
+		yr, gr := y[i*cols:(i+1)*cols], g[i*cols:(i+1)*cols]
+		dot := kernels.Dot(yr, gr)
+		for j := range yr {
+			out[i*cols+j] = yr[j] * (gr[j] - dot)
+		}
+	}
+	return dx, nil
+}
+
+func (s *Softmax) Params() []*Param { return nil }
+func (s *Softmax) Spec() LayerSpec  { return LayerSpec{Type: "softmax"} }
+
+// Sequential runs layers one after another.
+type Sequential struct {
+	Layers []Layer
+}
+
+// NewSequential chains layers. The first Dense layer is told that no one needs the
+// gradient of the network's input.
+func NewSequential(layers ...Layer) *Sequential {
+	if len(layers) > 0 {
+		if d, ok := layers[0].(*Dense); ok {
+			d.NoInputGrad = true
+		}
+	}
+	return &Sequential{Layers: layers}
+}
+
+// Forward runs x through every layer.
+func (s *Sequential) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	var err error
+	for i, l := range s.Layers {
+		if x, err = l.Forward(x); err != nil {
+			return nil, fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	return x, nil
+}
+
+// Backward runs the gradient of the output back through every layer.
+func (s *Sequential) Backward(dy *tensor.Tensor) error {
+	var err error
+	for i := len(s.Layers) - 1; i >= 0 && dy != nil; i-- {
+		if dy, err = s.Layers[i].Backward(dy); err != nil {
+			return fmt.Errorf("layer %d: %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Params lists every trainable parameter, layer by layer, named layers.<i>.<name>.
+func (s *Sequential) Params() []NamedParam {
+	var ps []NamedParam
+	for i, l := range s.Layers {
+		for _, p := range l.Params() {
+			ps = append(ps, NamedParam{Name: fmt.Sprintf("layers.%d.%s", i, p.Name), Param: p})
+		}
+	}
+	return ps
+}
+
+// NamedParam is a parameter with its name in the whole network.
+type NamedParam struct {
+	Name string
+	*Param
+}
