@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/lanesml/lanes/kernels"
+	"github.com/lanesml/lanes/nn"
+	"github.com/lanesml/lanes/tensor"
+)
+
+// mlp is the Keras MNIST MLP with Adam, initialized from seed 1.
+func mlp() *nn.Model {
+	net := nn.NewSequential(nn.NewDense(784, 128), nn.NewReLU(), nn.NewDense(128, 10))
+	m := &nn.Model{Net: net, Loss: nn.SparseCrossEntropy{}, Optimizer: &nn.Adam{}}
+	m.Init(1)
+	return m
+}
+
+// BenchmarkTrainStep is one forward, backward and Adam step of the MNIST MLP on random
+// inputs: BenchmarkTrainStep/<tier>/batch<N>, with a samples/s metric.
+func BenchmarkTrainStep(b *testing.B) {
+	forEachTier(b, func(b *testing.B) {
+		for _, batch := range []int{32, 128, 256} {
+			b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+				x, _ := tensor.FromSlice(randomVec(batch*784), batch, 784)
+				labels := make([]int32, batch)
+				for i := range labels {
+					labels[i] = int32(i % 10)
+				}
+				m := mlp()
+				data := nn.TensorData{X: x, Y: labels}
+				cfg := nn.FitConfig{Epochs: 1, BatchSize: batch}
+				for b.Loop() {
+					m.Epoch = 0
+					if _, err := m.Fit(b.Context(), data, cfg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+				_ = kernels.ISA()
+			})
+		}
+	})
+}
