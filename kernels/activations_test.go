@@ -70,10 +70,14 @@ func TestExpAccuracy(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		// Every 97th float32 in [-87, 88], plus random ones: relative error <= 3e-7.
 		var xs []float32
-		for b := math.Float32bits(0); b < math.Float32bits(88); b += 97 {
+		step := uint32(97)
+		if testing.Short() {
+			step = 9973
+		}
+		for b := math.Float32bits(0); b < math.Float32bits(88); b += step {
 			xs = append(xs, math.Float32frombits(b))
 		}
-		for b := uint32(1 << 31); b < math.Float32bits(-87); b += 97 { // from -0 down to -87
+		for b := uint32(1 << 31); b < math.Float32bits(-87); b += step { // from -0 down to -87
 			xs = append(xs, math.Float32frombits(b))
 		}
 		got := make([]float32, len(xs))

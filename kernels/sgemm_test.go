@@ -133,7 +133,7 @@ func TestSgemmEdgeShapes(t *testing.T) {
 		for _, m := range gemmEdgeDims {
 			for _, n := range gemmEdgeDims {
 				for _, k := range []int{1, 3, 300} {
-					if m*n*k > 1<<21 && k > 1 {
+					if m*n*k > 1<<21 && k > 1 || testing.Short() && m*n*k > 1<<16 {
 						continue // the large ones are covered by TestSgemmLargeShapes
 					}
 					for tr := 0; tr < 4; tr++ {
@@ -161,6 +161,9 @@ func TestSgemmLargeShapes(t *testing.T) {
 		{m: 33, n: 129, k: 257, alpha: 1, floats: true},
 		{transA: true, transB: true, m: 129, n: 33, k: 1000, alpha: -0.5, beta: 1, floats: true},
 	}
+	if testing.Short() {
+		t.Skip("large products against a float64 reference")
+	}
 	forEachTier(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(13, 14))
 		for _, tc := range cases {
@@ -174,14 +177,18 @@ func TestSgemmRandomShapes(t *testing.T) {
 		r := rand.New(rand.NewPCG(15, 16))
 		alphas := []float32{1, -0.5, 0, 2}
 		betas := []float32{0, 1, 0.25, -1}
-		for i := 0; i < 300; i++ {
+		count := 300
+		if testing.Short() {
+			count = 60
+		}
+		for i := 0; i < count; i++ {
 			tc := gemmCase{
 				transA: r.IntN(2) == 1, transB: r.IntN(2) == 1,
 				m: r.IntN(70), n: r.IntN(70), k: 1 + r.IntN(300),
 				alpha: alphas[r.IntN(len(alphas))], beta: betas[r.IntN(len(betas))],
 				padA: r.IntN(3), padB: r.IntN(3), padC: r.IntN(3), floats: i%4 == 0,
 			}
-			if i%10 == 0 { // a few large enough to be split across workers
+			if i%10 == 0 && !testing.Short() { // a few large enough to be split across workers
 				tc.m, tc.n, tc.k = 100+r.IntN(200), 100+r.IntN(200), 100+r.IntN(200)
 			}
 			checkGemmCase(t, r, tc)
@@ -217,6 +224,9 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 }
 
 func TestSgemmAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	defer SetThreads(0)
 	forEachTier(t, func(t *testing.T) {
 		for _, th := range []int{1, 2} {

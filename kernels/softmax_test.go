@@ -253,6 +253,9 @@ func TestAdamUpdate(t *testing.T) {
 }
 
 func TestVectorKernelAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("sync.Pool drops items under the race detector")
+	}
 	forEachTier(t, func(t *testing.T) {
 		x, d := make([]float32, 32*10), make([]float32, 32*10)
 		labels := make([]int32, 32)
