@@ -70,3 +70,28 @@ func TestGuardsCoverGeneratedCode(t *testing.T) {
 		t.Fatal("found no '// Requires:' lines in the generated assembly")
 	}
 }
+
+// TestAVX2CodeStaysInVEXRegisters checks that no AVX2-tier function touches vector registers
+// 16-31: those exist only with AVX-512 (EVEX encoding), and avo's register allocator, which
+// does not know the tier, hands them out when a function needs more than 16.
+func TestAVX2CodeStaysInVEXRegisters(t *testing.T) {
+	files, _ := filepath.Glob("*_amd64.s")
+	text := regexp.MustCompile(`(?s)TEXT ·(\w+AVX2)\(SB\)(.*?)\n\s*RET\n`)
+	high := regexp.MustCompile(`\b[XYZ](1[6-9]|2[0-9]|3[01])\b`)
+	checked := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range text.FindAllStringSubmatch(string(src), -1) {
+			if r := high.FindString(m[2]); r != "" {
+				t.Errorf("%s: %s uses %s, an AVX-512 register", f, m[1], r)
+			}
+			checked++
+		}
+	}
+	if checked == 0 {
+		t.Fatal("found no AVX2 functions")
+	}
+}

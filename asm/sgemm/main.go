@@ -23,4 +23,5 @@ func main() {
 		packTranspose(rows)
 	}
 	Generate()
+	simd.CheckOutput()
 }

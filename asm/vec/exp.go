@@ -29,177 +29,180 @@ const (
 	geluClip = 30 // beyond +-30, GELU(x) is x or 0 and its slope 1 or 0, in float32
 )
 
-// emitExp returns a new register holding exp(x), lane by lane; x is left unchanged.
-// NaN stays NaN (the clamps keep a NaN operand), +Inf gives +Inf, -Inf gives 0, and results
-// below the normal range come out denormal or zero.
+// vecs is a group of independent vectors that an emitter works on step by step, so that
+// their dependency chains interleave.
+type vecs = []VecVirtual
+
+// each runs f for every index of a group.
+func each(n int, f func(j int)) {
+	for j := 0; j < n; j++ {
+		f(j)
+	}
+}
+
+// emitExp returns new registers holding exp(x) lane by lane, for each x of the group; the
+// xs are left unchanged. NaN stays NaN (the clamps keep a NaN operand), +Inf gives +Inf,
+// -Inf gives 0, and results below the normal range come out denormal or zero.
 //
 // 2^n is applied as two factors 2^(n/2) * 2^(n - n/2), each a normal float built from its
-// exponent bits, so no intermediate overflows early or flushes to zero.
-func emitExp(t simd.Tier, x VecVirtual) VecVirtual {
-	xc := t.Vec()
-	VMAXPS(x, t.Const(expLo), xc) // max(lo, x): the second operand, x, is kept if NaN
-	VMINPS(xc, t.Const(expHi), xc)
-	n := t.Vec()
-	VMULPS(t.Const(math.Log2E), xc, n)
-	VCVTPS2DQ(n, n) // round to nearest: n as int32
-	nf := t.Vec()
-	VCVTDQ2PS(n, nf)
-	r := t.Vec()
-	VMOVAPS(xc, r)
-	VFNMADD231PS(t.Const(ln2Hi), nf, r) // r = x - n*ln2Hi
-	VFNMADD231PS(t.Const(ln2Lo), nf, r) // r -= n*ln2Lo
-	p := t.Const(expP0)
+// exponent bits, so no intermediate overflows early or flushes to zero. Constants are memory
+// operands, except the clamp bounds, which must be registers to keep NaN.
+func emitExp(t simd.Tier, xs vecs) vecs {
+	k := len(xs)
+	xc, n, nf, r, p, r2 := t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k)
+	each(k, func(j int) {
+		VMAXPS(xs[j], t.Const(expLo), xc[j]) // max(lo, x): the second operand, x, is kept if NaN
+	})
+	each(k, func(j int) { VMINPS(xc[j], t.Const(expHi), xc[j]) })
+	each(k, func(j int) { VMULPS(t.ConstVec(math.Log2E), xc[j], n[j]) })
+	each(k, func(j int) { VCVTPS2DQ(n[j], n[j]) }) // round to nearest: n as int32
+	each(k, func(j int) { VCVTDQ2PS(n[j], nf[j]) })
+	each(k, func(j int) { VMOVAPS(xc[j], r[j]) })
+	each(k, func(j int) { VFNMADD231PS(t.ConstVec(ln2Hi), nf[j], r[j]) }) // r = x - n*ln2Hi
+	each(k, func(j int) { VFNMADD231PS(t.ConstVec(ln2Lo), nf[j], r[j]) }) // r -= n*ln2Lo
+	each(k, func(j int) { VMOVUPS(t.ConstVec(expP0), p[j]) })
 	for _, c := range []float32{expP1, expP2, expP3, expP4, expP5} {
-		VFMADD213PS(t.Const(c), r, p) // p = p*r + c
+		each(k, func(j int) { VFMADD213PS(t.ConstVec(c), r[j], p[j]) }) // p = p*r + c
 	}
-	r2 := t.Vec()
-	VMULPS(r, r, r2)
-	VFMADD213PS(r, r2, p) // p = p*r^2 + r
-	VADDPS(t.Const(1), p, p)
+	each(k, func(j int) { VMULPS(r[j], r[j], r2[j]) })
+	each(k, func(j int) { VFMADD213PS(r[j], r2[j], p[j]) }) // p = p*r^2 + r
+	each(k, func(j int) { VADDPS(t.ConstVec(1), p[j], p[j]) })
 	// Scale by 2^n: half = n>>1 and n-half, each biased by 127 and shifted into the exponent.
-	half := t.Vec()
-	VPSRAD(U8(1), n, half)
-	VPSUBD(half, n, n)
-	bias := t.Vec()
-	VPBROADCASTD(constInt(127), bias)
-	for _, e := range []VecVirtual{half, n} {
-		VPADDD(bias, e, e)
-		VPSLLD(U8(23), e, e)
-		VMULPS(e, p, p)
+	half := r2 // r2 is free now
+	each(k, func(j int) { VPSRAD(U8(1), n[j], half[j]) })
+	each(k, func(j int) { VPSUBD(half[j], n[j], n[j]) })
+	for _, e := range []vecs{half, n} {
+		each(k, func(j int) { VPADDD(t.ConstVecInt(127), e[j], e[j]) })
+		each(k, func(j int) { VPSLLD(U8(23), e[j], e[j]) })
+		each(k, func(j int) { VMULPS(e[j], p[j], p[j]) })
 	}
 	return p
 }
 
-// intConsts holds the read-only int32 constants emitted so far.
-var intConsts = map[int32]Mem{}
-
-func constInt(v int32) Mem {
-	m, ok := intConsts[v]
-	if !ok {
-		m = ConstData("i32_"+itoa(v), U32(uint32(v)))
-		intConsts[v] = m
-	}
-	return m
-}
-
-func itoa(v int32) string {
-	if v < 0 {
-		return "m" + itoa(-v)
-	}
-	s := ""
-	for {
-		s = string(rune('0'+v%10)) + s
-		v /= 10
-		if v == 0 {
-			return s
-		}
-	}
-}
-
-// emitSigmoid returns 1 / (1 + exp(-x)).
-func emitSigmoid(t simd.Tier, x VecVirtual) VecVirtual {
-	neg := t.Vec()
-	VXORPS(t.Const(float32(math.Copysign(0, -1))), x, neg) // flip the sign bit
+// emitSigmoid returns 1 / (1 + exp(-x)) for each x of the group.
+func emitSigmoid(t simd.Tier, xs vecs) vecs {
+	k := len(xs)
+	neg := t.Vecs(k)
+	each(k, func(j int) { VXORPS(t.ConstVec(float32(math.Copysign(0, -1))), xs[j], neg[j]) }) // flip the sign
 	e := emitExp(t, neg)
-	VADDPS(t.Const(1), e, e)
-	one := t.Const(1)
-	VDIVPS(e, one, one)
+	each(k, func(j int) { VADDPS(t.ConstVec(1), e[j], e[j]) })
+	one := t.Vecs(k)
+	each(k, func(j int) { VMOVUPS(t.ConstVec(1), one[j]) })
+	each(k, func(j int) { VDIVPS(e[j], one[j], one[j]) })
 	return one
 }
 
 // emitTanh returns sign(x) * (1 - e) / (1 + e) with e = exp(-2|x|), which keeps its
 // relative accuracy for large |x| and its absolute accuracy near 0.
-func emitTanh(t simd.Tier, x VecVirtual) VecVirtual {
-	signBit := t.Const(float32(math.Copysign(0, -1)))
-	sign := t.Vec()
-	VANDPS(signBit, x, sign)
-	negAbs := t.Vec()
-	VORPS(signBit, x, negAbs) // -|x|
-	VADDPS(negAbs, negAbs, negAbs)
+func emitTanh(t simd.Tier, xs vecs) vecs {
+	k := len(xs)
+	signBit := t.ConstVec(float32(math.Copysign(0, -1)))
+	sign, negAbs := t.Vecs(k), t.Vecs(k)
+	each(k, func(j int) { VANDPS(signBit, xs[j], sign[j]) })
+	each(k, func(j int) { VORPS(signBit, xs[j], negAbs[j]) }) // -|x|
+	each(k, func(j int) { VADDPS(negAbs[j], negAbs[j], negAbs[j]) })
 	e := emitExp(t, negAbs)
-	num, den := t.Const(1), t.Const(1)
-	VSUBPS(e, num, num) // 1 - e
-	VADDPS(e, den, den) // 1 + e
-	VDIVPS(den, num, num)
-	VXORPS(sign, num, num)
+	num, den := t.Vecs(k), t.Vecs(k)
+	each(k, func(j int) { VMOVUPS(t.ConstVec(1), num[j]) })
+	each(k, func(j int) { VSUBPS(e[j], num[j], num[j]) }) // 1 - e
+	each(k, func(j int) { VADDPS(t.ConstVec(1), e[j], den[j]) })
+	each(k, func(j int) { VDIVPS(den[j], num[j], num[j]) })
+	each(k, func(j int) { VXORPS(sign[j], num[j], num[j]) })
 	return num
 }
 
-// emitGELUParts returns the clamped input xc and s = sigmoid(xc*(c1 + c2*xc^2)), the pieces
+// emitGELUParts returns the clamped inputs xc and s = sigmoid(xc*(c1 + c2*xc^2)), the pieces
 // of GELU and of its slope.
-func emitGELUParts(t simd.Tier, x VecVirtual) (xc, s VecVirtual) {
-	xc = t.Vec()
-	VMAXPS(x, t.Const(-geluClip), xc) // NaN kept, as in emitExp
-	VMINPS(xc, t.Const(geluClip), xc)
-	z := t.Vec()
-	VMULPS(xc, xc, z)
-	c1 := t.Const(geluC1)
-	VFMADD132PS(t.Const(geluC2), c1, z) // z = x^2*c2 + c1
-	VMULPS(xc, z, z)
+func emitGELUParts(t simd.Tier, xs vecs) (xc, s vecs) {
+	k := len(xs)
+	xc, z := t.Vecs(k), t.Vecs(k)
+	each(k, func(j int) { VMAXPS(xs[j], t.Const(-geluClip), xc[j]) }) // NaN kept, as in emitExp
+	each(k, func(j int) { VMINPS(xc[j], t.Const(geluClip), xc[j]) })
+	each(k, func(j int) { VMULPS(xc[j], xc[j], z[j]) })
+	each(k, func(j int) { VFMADD213PS(t.ConstVec(geluC1), t.Const(geluC2), z[j]) }) // z = c2*x^2 + c1
+	each(k, func(j int) { VMULPS(xc[j], z[j], z[j]) })
 	return xc, emitSigmoid(t, z)
 }
 
+// unroll is how many vectors an element-wise kernel interleaves: enough independent chains
+// to hide exp's latency and, on AVX2, few enough that 16 registers hold them (avo would
+// silently hand out registers 16-31, which only AVX-512 has; a test in kernels checks). The
+// AVX2 figures are the largest that fit for each kernel.
+func unroll(t simd.Tier, avx2 int) int {
+	if t.Registers == 16 {
+		return avx2
+	}
+	return 4
+}
+
 func blas1AndActivations(t simd.Tier) {
-	t.Map("exp", []string{"src"}, "for i, x := range src { dst[i] = exp(x) }",
-		func(in []VecVirtual) VecVirtual { return emitExp(t, in[0]) })
-	t.Map("sigmoid", []string{"src"}, "for i, x := range src { dst[i] = 1 / (1 + exp(-x)) }",
-		func(in []VecVirtual) VecVirtual { return emitSigmoid(t, in[0]) })
-	t.Map("tanh", []string{"src"}, "for i, x := range src { dst[i] = tanh(x) }",
-		func(in []VecVirtual) VecVirtual { return emitTanh(t, in[0]) })
-	t.Map("gelu", []string{"src"}, "for i, x := range src { dst[i] = x * sigmoid(2*sqrt(2/pi)*(x + 0.044715*x^3)) }",
-		func(in []VecVirtual) VecVirtual {
+	t.Map("exp", []string{"src"}, "for i, x := range src { dst[i] = exp(x) }", unroll(t, 4),
+		func(in []vecs) vecs { return emitExp(t, in[0]) })
+	t.Map("sigmoid", []string{"src"}, "for i, x := range src { dst[i] = 1 / (1 + exp(-x)) }", unroll(t, 4),
+		func(in []vecs) vecs { return emitSigmoid(t, in[0]) })
+	t.Map("tanh", []string{"src"}, "for i, x := range src { dst[i] = tanh(x) }", unroll(t, 3),
+		func(in []vecs) vecs { return emitTanh(t, in[0]) })
+	t.Map("gelu", []string{"src"}, "for i, x := range src { dst[i] = x * sigmoid(2*sqrt(2/pi)*(x + 0.044715*x^3)) }", unroll(t, 2),
+		func(in []vecs) vecs {
 			x := in[0]
+			k := len(x)
 			xc, s := emitGELUParts(t, x)
-			VMULPS(xc, s, s)
+			each(k, func(j int) { VMULPS(xc[j], s[j], s[j]) })
 			// Beyond the clamp GELU(x) = x: add back what the clamp took off the top.
-			over := t.Vec()
-			VSUBPS(t.Const(geluClip), x, over)
-			VMAXPS(over, t.Const(0), over) // max(0, x-clip); NaN x is already NaN in s
-			VADDPS(over, s, s)
+			over := t.Vecs(k)
+			each(k, func(j int) { VSUBPS(t.ConstVec(geluClip), x[j], over[j]) })
+			each(k, func(j int) { VMAXPS(over[j], t.Const(0), over[j]) }) // max(0, x-clip); a NaN x is already NaN in s
+			each(k, func(j int) { VADDPS(over[j], s[j], s[j]) })
 			return s
 		})
 	t.Map("geluBackward", []string{"grad", "x"},
-		"for i := range dst { dst[i] = grad[i] * (s + x*s*(1-s)*(c1 + 3*c2*x^2)) }, s the sigmoid of GELU",
-		func(in []VecVirtual) VecVirtual {
+		"for i := range dst { dst[i] = grad[i] * (s + x*s*(1-s)*(c1 + 3*c2*x^2)) }, s the sigmoid of GELU", unroll(t, 2),
+		func(in []vecs) vecs {
 			grad, x := in[0], in[1]
+			k := len(x)
 			xc, s := emitGELUParts(t, x)
-			dz := t.Vec()
-			VMULPS(xc, xc, dz)
-			c1 := t.Const(geluC1)
-			VFMADD132PS(t.Const(3*geluC2), c1, dz) // dz = 3*c2*x^2 + c1
-			oneMinus := t.Const(1)
-			VSUBPS(s, oneMinus, oneMinus) // 1 - s
-			VMULPS(s, oneMinus, oneMinus) // s(1-s)
-			VMULPS(xc, oneMinus, oneMinus)
-			VFMADD213PS(s, dz, oneMinus) // x*s*(1-s)*dz + s
-			VMULPS(grad, oneMinus, oneMinus)
-			return oneMinus
+			dz, d := t.Vecs(k), t.Vecs(k)
+			each(k, func(j int) { VMULPS(xc[j], xc[j], dz[j]) })
+			each(k, func(j int) { VFMADD213PS(t.ConstVec(geluC1), t.Const(3*geluC2), dz[j]) }) // 3*c2*x^2 + c1
+			each(k, func(j int) { VMOVUPS(t.ConstVec(1), d[j]) })
+			each(k, func(j int) { VSUBPS(s[j], d[j], d[j]) })       // 1 - s
+			each(k, func(j int) { VMULPS(s[j], d[j], d[j]) })       // s(1-s)
+			each(k, func(j int) { VMULPS(xc[j], d[j], d[j]) })      // x*s*(1-s)
+			each(k, func(j int) { VFMADD213PS(s[j], dz[j], d[j]) }) // x*s*(1-s)*dz + s
+			each(k, func(j int) { VMULPS(grad[j], d[j], d[j]) })
+			return d
 		})
-	t.Map("relu", []string{"src"}, "for i, x := range src { dst[i] = max(x, 0) }, NaN kept",
-		func(in []VecVirtual) VecVirtual {
-			VMAXPS(in[0], t.Const(0), in[0]) // max(0, x): x, the second operand, is kept if NaN
-			return in[0]
+	t.Map("relu", []string{"src"}, "for i, x := range src { dst[i] = max(x, 0) }, NaN kept", 4,
+		func(in []vecs) vecs {
+			x := in[0]
+			each(len(x), func(j int) { VMAXPS(x[j], t.Const(0), x[j]) }) // max(0, x): x, the second operand, is kept if NaN
+			return x
 		})
-	t.Map("reluBackward", []string{"grad", "x"}, "for i := range dst { dst[i] = grad[i] if x[i] > 0 else 0 }",
-		func(in []VecVirtual) VecVirtual {
-			t.KeepWhere(simd.GreaterThan, in[1], t.Const(0), in[0])
-			return in[0]
+	t.Map("reluBackward", []string{"grad", "x"}, "for i := range dst { dst[i] = grad[i] if x[i] > 0 else 0 }", 4,
+		func(in []vecs) vecs {
+			grad, x := in[0], in[1]
+			each(len(x), func(j int) { t.KeepWhere(simd.GreaterThan, x[j], t.Const(0), grad[j]) })
+			return grad
 		})
-	t.Map("sigmoidBackward", []string{"grad", "y"}, "for i := range dst { dst[i] = grad[i] * y[i] * (1 - y[i]) }",
-		func(in []VecVirtual) VecVirtual {
+	t.Map("sigmoidBackward", []string{"grad", "y"}, "for i := range dst { dst[i] = grad[i] * y[i] * (1 - y[i]) }", 4,
+		func(in []vecs) vecs {
 			grad, y := in[0], in[1]
-			oneMinus := t.Const(1)
-			VSUBPS(y, oneMinus, oneMinus)
-			VMULPS(y, oneMinus, oneMinus)
-			VMULPS(grad, oneMinus, oneMinus)
-			return oneMinus
+			k := len(y)
+			d := t.Vecs(k)
+			each(k, func(j int) { VMOVUPS(t.ConstVec(1), d[j]) })
+			each(k, func(j int) { VSUBPS(y[j], d[j], d[j]) })
+			each(k, func(j int) { VMULPS(y[j], d[j], d[j]) })
+			each(k, func(j int) { VMULPS(grad[j], d[j], d[j]) })
+			return d
 		})
-	t.Map("tanhBackward", []string{"grad", "y"}, "for i := range dst { dst[i] = grad[i] * (1 - y[i]*y[i]) }",
-		func(in []VecVirtual) VecVirtual {
+	t.Map("tanhBackward", []string{"grad", "y"}, "for i := range dst { dst[i] = grad[i] * (1 - y[i]*y[i]) }", 4,
+		func(in []vecs) vecs {
 			grad, y := in[0], in[1]
-			d := t.Const(1)
-			VFNMADD231PS(y, y, d) // 1 - y*y
-			VMULPS(grad, d, d)
+			k := len(y)
+			d := t.Vecs(k)
+			each(k, func(j int) { VMOVUPS(t.ConstVec(1), d[j]) })
+			each(k, func(j int) { VFNMADD231PS(y[j], y[j], d[j]) }) // 1 - y*y
+			each(k, func(j int) { VMULPS(grad[j], d[j], d[j]) })
 			return d
 		})
 }

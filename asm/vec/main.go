@@ -25,4 +25,5 @@ func main() {
 		adam(t)
 	}
 	Generate()
+	simd.CheckOutput()
 }

@@ -60,7 +60,7 @@ func softmaxStats(t simd.Tier) {
 		v := t.Vec()
 		s.Load(p, 0, v)
 		VSUBPS(m, v, v)
-		e := emitExp(t, v)
+		e := emitExp(t, vecs{v})[0]
 		s.ZeroTail(e)
 		VADDPS(e, sum, sum)
 		s.Store(e, q, 0)
@@ -71,7 +71,7 @@ func softmaxStats(t simd.Tier) {
 		v := t.Vec()
 		s.Load(p, 0, v)
 		VSUBPS(m, v, v)
-		e := emitExp(t, v)
+		e := emitExp(t, vecs{v})[0]
 		s.ZeroTail(e)
 		VADDPS(e, sum, sum)
 	})

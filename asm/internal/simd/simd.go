@@ -246,11 +246,12 @@ func (t Tier) Const(f float32) VecVirtual {
 //
 //	func name(dst, in1, ..., inK []float32)
 //
-// computing dst[i] = body(in1[i], ..., inK[i]) for i < len(dst); the caller makes every input
-// at least that long. body gets registers holding one vector of each input (which it may
-// clobber) and returns the register holding the result; it broadcasts the constants it needs
-// with Const, which keeps them short-lived. dst may be any of the inputs.
-func (t Tier) Map(name string, inputs []string, doc string, body func(in []VecVirtual) VecVirtual) {
+// computing dst[i] = f(in1[i], ..., inK[i]) for i < len(dst); the caller makes every input
+// at least that long. body gets, for each input, the registers of unroll consecutive vectors
+// (one on the tail step), which it may clobber, and returns the result registers. Working
+// on several vectors at once lets a body interleave independent dependency chains, which
+// long ones like exp's need to keep the pipes busy. dst may be any of the inputs.
+func (t Tier) Map(name string, inputs []string, doc string, unroll int, body func(in [][]VecVirtual) []VecVirtual) {
 	params := "dst"
 	for _, in := range inputs {
 		params += ", " + in
@@ -264,18 +265,44 @@ func (t Tier) Map(name string, inputs []string, doc string, body func(in []VecVi
 	for _, in := range inputs {
 		ptrs = append(ptrs, LoadGP(Param(in).Base()))
 	}
-	t.Stream(name, n, ptrs, 2, func(s Step) {
-		for j := 0; j < s.Vectors; j++ {
-			in := make([]VecVirtual, len(inputs))
-			for i := range in {
-				in[i] = t.Vec()
-				s.Load(ptrs[i+1], j, in[i])
+	t.Stream(name, n, ptrs, unroll, func(s Step) {
+		in := make([][]VecVirtual, len(inputs))
+		for i := range in {
+			in[i] = t.Vecs(s.Vectors)
+			for j, v := range in[i] {
+				s.Load(ptrs[i+1], j, v)
 			}
-			s.Store(body(in), dst, j)
+		}
+		for j, v := range body(in) {
+			s.Store(v, dst, j)
 		}
 	})
 	VZEROUPPER()
 	RET()
+}
+
+// vectorConsts holds the replicated constants emitted so far, by bit pattern.
+var vectorConsts = map[uint32]Mem{}
+
+// ConstVec is a full vector of the constant f in read-only memory, for use as an
+// instruction's memory operand (which costs no register and no separate load).
+func (t Tier) ConstVec(f float32) Mem {
+	return t.constVec(math.Float32bits(f))
+}
+
+// ConstVecInt is ConstVec for an int32 lane value.
+func (t Tier) ConstVecInt(v int32) Mem { return t.constVec(uint32(v)) }
+
+func (t Tier) constVec(bits uint32) Mem {
+	m, ok := vectorConsts[bits]
+	if !ok {
+		m = GLOBL(fmt.Sprintf("vec_%08x", bits), RODATA|NOPTR)
+		for i := 0; i < 16; i++ { // enough for a zmm; ymm code reads the first 32 bytes
+			DATA(4*i, U32(bits))
+		}
+		vectorConsts[bits] = m
+	}
+	return m
 }
 
 // Predicate is a VCMPPS comparison.
