@@ -43,3 +43,25 @@ func BenchmarkTrainStep(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkTrainStepThreads is BenchmarkTrainStep at batch 32 with 1 thread and GOMAXPROCS.
+func BenchmarkTrainStepThreads(b *testing.B) {
+	defer kernels.SetThreads(0)
+	for _, th := range threadCounts() {
+		b.Run(fmt.Sprintf("%s/batch32/threads=%d", kernels.ISA(), th), func(b *testing.B) {
+			kernels.SetThreads(th)
+			x, _ := tensor.FromSlice(randomVec(32*784), 32, 784)
+			labels := make([]int32, 32)
+			m := mlp()
+			data := nn.TensorData{X: x, Y: labels}
+			cfg := nn.FitConfig{Epochs: 1, BatchSize: 32}
+			for b.Loop() {
+				m.Epoch = 0
+				if _, err := m.Fit(b.Context(), data, cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(32*b.N)/b.Elapsed().Seconds(), "samples/s")
+		})
+	}
+}

@@ -129,7 +129,6 @@ const rowBlock = 64
 type rowScratch struct {
 	stats [2 * rowBlock]float32
 	coef  [3 * rowBlock]float32
-	adam  [9]float32
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
@@ -245,17 +244,46 @@ func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32
 	if step < 1 {
 		panic(fmt.Sprintf("kernels: AdamUpdate: step = %d, want >= 1", step))
 	}
-	sc := scratchPool.Get().(*rowScratch)
-	h := &sc.adam
-	*h = [9]float32{lr, beta1, 1 - beta1, beta2, 1 - beta2,
+	job := adamPool.Get().(*adamJob)
+	job.h = [9]float32{lr, beta1, 1 - beta1, beta2, 1 - beta2,
 		float32(1 / (1 - math.Pow(float64(beta1), float64(step)))),
 		float32(1 / (1 - math.Pow(float64(beta2), float64(step)))),
 		eps, weightDecay}
-	adam := impl().adam
-	for len(p) > maxChunk {
-		adam(p[:maxChunk], g[:maxChunk], m[:maxChunk], v[:maxChunk], h)
-		p, g, m, v = p[maxChunk:], g[maxChunk:], m[maxChunk:], v[maxChunk:]
+	job.p, job.g, job.m, job.v, job.adam = p, g, m, v, impl().adam
+	job.parts = min(Threads(), len(p)/minParallelAdam+1)
+	if job.parts > 1 {
+		runParallel(job, job.parts)
+	} else {
+		job.runPart(0)
 	}
-	adam(p, g, m, v, h)
-	scratchPool.Put(sc)
+	*job = adamJob{}
+	adamPool.Put(job)
+}
+
+// minParallelAdam is the fewest parameters per worker for which AdamUpdate splits its work:
+// the update is memory-bound, and a second core brings its own cache bandwidth.
+const minParallelAdam = 1 << 15
+
+// adamJob is one AdamUpdate call, split into parts of whole vectors.
+type adamJob struct {
+	p, g, m, v []float32
+	h          [9]float32
+	parts      int
+	adam       func(p, g, m, v []float32, h *[9]float32)
+}
+
+var adamPool = sync.Pool{New: func() any { return new(adamJob) }}
+
+func (j *adamJob) runPart(part int) {
+	n := len(j.p)
+	lo := part * n / j.parts &^ 15
+	hi := (part + 1) * n / j.parts &^ 15
+	if part == j.parts-1 {
+		hi = n
+	}
+	for lo < hi {
+		end := min(hi, lo+maxChunk)
+		j.adam(j.p[lo:end], j.g[lo:end], j.m[lo:end], j.v[lo:end], &j.h)
+		lo = end
+	}
 }

@@ -6,7 +6,7 @@ import (
 
 // minParallelWork is the smallest product, in multiply-adds, that is split across workers:
 // below it, handing a block to another goroutine costs more than it saves.
-const minParallelWork = 1 << 23
+const minParallelWork = 1 << 20
 
 // runGemm splits p into a fixed grid of blocks, one per worker, and computes them; the
 // calling goroutine takes block 0. Each block is a whole sub-product of C with its own pack
@@ -30,13 +30,7 @@ func runGemm(g *gemmConfig, p *gemmProblem) {
 	}
 	job := jobPool.Get().(*gemmJob)
 	job.cfg, job.whole, job.parts, job.splitN = g, *p, workers, splitN
-	job.wg.Add(workers - 1)
-	startWorkers(workers - 1)
-	for part := 1; part < workers; part++ {
-		gemmTasks <- gemmTask{job: job, part: part}
-	}
-	job.run(0)
-	job.wg.Wait()
+	runParallel(job, workers)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
 }
@@ -47,7 +41,6 @@ type gemmJob struct {
 	whole  gemmProblem
 	parts  int
 	splitN bool
-	wg     sync.WaitGroup
 }
 
 var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
@@ -83,7 +76,7 @@ func (j *gemmJob) block(part int) gemmProblem {
 	return p
 }
 
-func (j *gemmJob) run(part int) {
+func (j *gemmJob) runPart(part int) {
 	p := j.block(part)
 	if p.m == 0 || p.n == 0 {
 		return
@@ -91,30 +84,4 @@ func (j *gemmJob) run(part int) {
 	buf := packPool.Get().(*packBuffers)
 	gemmSerial(j.cfg, &p, buf)
 	packPool.Put(buf)
-}
-
-type gemmTask struct {
-	job  *gemmJob
-	part int
-}
-
-// The worker pool: long-lived goroutines that take blocks from gemmTasks. It grows to the
-// largest number of helpers any call has asked for and is shared by concurrent callers.
-var (
-	gemmTasks   = make(chan gemmTask)
-	workersMu   sync.Mutex
-	workerCount int
-)
-
-func startWorkers(n int) {
-	workersMu.Lock()
-	defer workersMu.Unlock()
-	for ; workerCount < n; workerCount++ {
-		go func() {
-			for t := range gemmTasks {
-				t.job.run(t.part)
-				t.job.wg.Done()
-			}
-		}()
-	}
 }

@@ -273,3 +273,30 @@ func TestVectorKernelAllocs(t *testing.T) {
 		}
 	})
 }
+
+// TestAdamUpdateParallel: an update split across workers gives the same bits as one worker.
+func TestAdamUpdateParallel(t *testing.T) {
+	defer SetThreads(0)
+	forEachTier(t, func(t *testing.T) {
+		n := 3*minParallelAdam + 77
+		var results [][]float32
+		for _, threads := range []int{1, 2, 3} {
+			SetThreads(threads)
+			p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+			r := rand.New(rand.NewPCG(41, 42))
+			uniform(r, p)
+			for step := 1; step <= 3; step++ {
+				uniform(r, g)
+				AdamUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-7, 0.01, step)
+			}
+			results = append(results, p)
+		}
+		for k := 1; k < len(results); k++ {
+			for i := range results[0] {
+				if math.Float32bits(results[k][i]) != math.Float32bits(results[0][i]) {
+					t.Fatalf("%d workers: p[%d] = %v, one worker gave %v", k+1, i, results[k][i], results[0][i])
+				}
+			}
+		}
+	})
+}
