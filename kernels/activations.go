@@ -15,6 +15,8 @@ func checkLen(fn, name string, got, want int) {
 // unary runs an element-wise kernel over dst and src in bounded chunks.
 func unary(fn string, kernel func(dst, src []float32), dst, src []float32) {
 	checkLen(fn, "dst", len(dst), len(src))
+	raceRead(src)
+	raceWrite(dst)
 	for len(src) > maxChunk {
 		kernel(dst[:maxChunk], src[:maxChunk])
 		dst, src = dst[maxChunk:], src[maxChunk:]
@@ -26,6 +28,9 @@ func unary(fn string, kernel func(dst, src []float32), dst, src []float32) {
 func binary(fn string, kernel func(dst, grad, x []float32), dst, grad, x []float32) {
 	checkLen(fn, "dst", len(dst), len(x))
 	checkLen(fn, "grad", len(grad), len(x))
+	raceRead(grad)
+	raceRead(x)
+	raceWrite(dst)
 	for len(x) > maxChunk {
 		kernel(dst[:maxChunk], grad[:maxChunk], x[:maxChunk])
 		dst, grad, x = dst[maxChunk:], grad[maxChunk:], x[maxChunk:]
@@ -76,6 +81,8 @@ func checkMatrix(fn, name string, x []float32, rows, cols int) {
 func AddBias(x, bias []float32, rows, cols int) {
 	checkMatrix("AddBias", "x", x, rows, cols)
 	checkLen("AddBias", "bias", len(bias), cols)
+	raceRead(bias)
+	raceWrite(x)
 	axpy := impl().axpy
 	for i := 0; i < rows; i++ {
 		axpy(1, bias, x[i*cols:(i+1)*cols])
@@ -86,6 +93,8 @@ func AddBias(x, bias []float32, rows, cols int) {
 func SumRows(dst, x []float32, rows, cols int) {
 	checkMatrix("SumRows", "x", x, rows, cols)
 	checkLen("SumRows", "dst", len(dst), cols)
+	raceRead(x)
+	raceWrite(dst)
 	clear(dst)
 	axpy := impl().axpy
 	for i := 0; i < rows; i++ {
@@ -150,6 +159,8 @@ func forRowBlocks(rows, cols int, f func(sc *rowScratch, lo, hi int)) {
 func Softmax(dst, src []float32, rows, cols int) {
 	checkMatrix("Softmax", "src", src, rows, cols)
 	checkLen("Softmax", "dst", len(dst), rows*cols)
+	raceRead(src)
+	raceWrite(dst)
 	if cols == 0 {
 		return
 	}
@@ -170,6 +181,8 @@ func Softmax(dst, src []float32, rows, cols int) {
 func LogSoftmax(dst, src []float32, rows, cols int) {
 	checkMatrix("LogSoftmax", "src", src, rows, cols)
 	checkLen("LogSoftmax", "dst", len(dst), rows*cols)
+	raceRead(src)
+	raceWrite(dst)
 	if cols == 0 {
 		return
 	}
@@ -204,6 +217,8 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 	if rows == 0 {
 		return 0
 	}
+	raceRead(logits)
+	raceWrite(grad)
 	k := impl()
 	var loss float64
 	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
@@ -244,6 +259,10 @@ func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32
 	if step < 1 {
 		panic(fmt.Sprintf("kernels: AdamUpdate: step = %d, want >= 1", step))
 	}
+	raceRead(g)
+	raceWrite(p)
+	raceWrite(m)
+	raceWrite(v)
 	job := adamPool.Get().(*adamJob)
 	job.h = [9]float32{lr, beta1, 1 - beta1, beta2, 1 - beta2,
 		float32(1 / (1 - math.Pow(float64(beta1), float64(step)))),

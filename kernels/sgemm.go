@@ -37,10 +37,15 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
+	raceWrite(c[:matrixLen(m, n, ldc)])
 	if alpha == 0 || k == 0 {
 		scaleMatrix(m, n, beta, c, ldc)
 		return
 	}
+	aRows, aCols := stored(transA, m, k)
+	bRows, bCols := stored(transB, k, n)
+	raceRead(a[:matrixLen(aRows, aCols, lda)])
+	raceRead(b[:matrixLen(bRows, bCols, ldb)])
 	p := gemmProblem{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha,
 		a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	runGemm(impl().gemm, &p)
@@ -60,15 +65,8 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if k < 0 {
 		bad("k = %d < 0", k)
 	}
-	// rows x cols is each matrix as stored: op(A) transposed when transA.
-	aRows, aCols := m, k
-	if transA {
-		aRows, aCols = k, m
-	}
-	bRows, bCols := k, n
-	if transB {
-		bRows, bCols = n, k
-	}
+	aRows, aCols := stored(transA, m, k)
+	bRows, bCols := stored(transB, k, n)
 	if lda < max(1, aCols) {
 		bad("lda = %d < %d, the row length of A", lda, aCols)
 	}
@@ -87,6 +85,14 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if need := matrixLen(m, n, ldc); len(c) < need {
 		bad("len(c) = %d < %d needed for a %d x %d matrix with ldc %d", len(c), need, m, n, ldc)
 	}
+}
+
+// stored returns the rows and columns of a matrix as stored, given op(X) is rows x cols.
+func stored(trans bool, rows, cols int) (int, int) {
+	if trans {
+		return cols, rows
+	}
+	return rows, cols
 }
 
 // matrixLen is the slice length a rows x cols matrix with row stride ld needs: the last row

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"github.com/lanesml/lanes/internal/race"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -224,7 +225,7 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 }
 
 func TestSgemmAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
 	defer SetThreads(0)

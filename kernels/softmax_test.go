@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"github.com/lanesml/lanes/internal/race"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -253,7 +254,7 @@ func TestAdamUpdate(t *testing.T) {
 }
 
 func TestVectorKernelAllocs(t *testing.T) {
-	if raceEnabled {
+	if race.Enabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
 	forEachTier(t, func(t *testing.T) {

@@ -15,6 +15,8 @@ func checkSameLen(fn string, x, y []float32) {
 // Axpy computes y += alpha*x. x and y must have the same length; they may be the same slice.
 func Axpy(alpha float32, x, y []float32) {
 	checkSameLen("Axpy", x, y)
+	raceRead(x)
+	raceWrite(y)
 	axpy := impl().axpy
 	for len(x) > maxChunk {
 		axpy(alpha, x[:maxChunk], y[:maxChunk])
@@ -25,6 +27,7 @@ func Axpy(alpha float32, x, y []float32) {
 
 // Scale computes x *= alpha.
 func Scale(alpha float32, x []float32) {
+	raceWrite(x)
 	scale := impl().scale
 	for len(x) > maxChunk {
 		scale(alpha, x[:maxChunk])
@@ -37,6 +40,8 @@ func Scale(alpha float32, x []float32) {
 // additions differs between tiers, so results agree to rounding, not bit for bit.
 func Dot(x, y []float32) float32 {
 	checkSameLen("Dot", x, y)
+	raceRead(x)
+	raceRead(y)
 	dot := impl().dot
 	var sum float32
 	for len(x) > maxChunk {
