@@ -414,3 +414,40 @@ func TestInitializers(t *testing.T) {
 		}
 	}
 }
+
+// TestTwoModelsTrainingAtOnce: two models trained concurrently in one process end with the
+// same weights as each trained alone.
+func TestTwoModelsTrainingAtOnce(t *testing.T) {
+	data := randomData(400)
+	cfgs := []FitConfig{{Epochs: 3, BatchSize: 16, Shuffle: true, Seed: 1}, {Epochs: 2, BatchSize: 32, Shuffle: true, Seed: 2}}
+	alone := make([][]float32, 2)
+	for i, cfg := range cfgs {
+		m := smallModel(uint64(10 + i))
+		if _, err := m.Fit(context.Background(), data, cfg); err != nil {
+			t.Fatal(err)
+		}
+		alone[i] = weights(m)
+	}
+	together := make([][]float32, 2)
+	errs := make(chan error, 2)
+	for i, cfg := range cfgs {
+		go func() {
+			m := smallModel(uint64(10 + i))
+			_, err := m.Fit(context.Background(), data, cfg)
+			together[i] = weights(m)
+			errs <- err
+		}()
+	}
+	for range cfgs {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range cfgs {
+		for j := range alone[i] {
+			if math.Float32bits(alone[i][j]) != math.Float32bits(together[i][j]) {
+				t.Fatalf("model %d: weight %d trained alongside another is %v, alone %v", i, j, together[i][j], alone[i][j])
+			}
+		}
+	}
+}
