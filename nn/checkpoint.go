@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/lanesml/lanes/tensor"
 )
@@ -38,10 +39,16 @@ func (m *Model) Save(path string) error {
 	if err != nil {
 		return err
 	}
-	meta := map[string]string{
+	meta := map[string]string{}
+	for k, v := range m.Meta {
+		meta["user."+k] = v
+	}
+	for k, v := range map[string]string{
 		"format":       "lanes",
 		"architecture": string(arch),
 		"epoch":        strconv.Itoa(m.Epoch),
+	} {
+		meta[k] = v
 	}
 	if m.Loss != nil {
 		meta["loss"] = m.Loss.Name()
@@ -299,6 +306,14 @@ func load(path string) (*Model, error) {
 	}
 	if m.Epoch, err = metaInt(meta, "epoch"); err != nil {
 		return nil, err
+	}
+	for k, v := range meta {
+		if user, ok := strings.CutPrefix(k, "user."); ok {
+			if m.Meta == nil {
+				m.Meta = map[string]string{}
+			}
+			m.Meta[user] = v
+		}
 	}
 	switch meta["loss"] {
 	case "", SparseCrossEntropy{}.Name():

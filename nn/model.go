@@ -58,6 +58,9 @@ type Model struct {
 	// Epoch is the number of epochs trained so far (it continues across Fit calls and
 	// checkpoints).
 	Epoch int
+	// Meta is saved with checkpoints and restored by Load: strings a program wants to keep
+	// with the model (lanes train records its seed and batch size there).
+	Meta map[string]string
 
 	batch   batchBuffers
 	params_ []NamedParam // Net.Params(), listed once
@@ -170,6 +173,11 @@ func (m *Model) Fit(ctx context.Context, data Dataset, cfg FitConfig) (*History,
 	for e := first + 1; e <= first+epochs; e++ {
 		start := time.Now()
 		if cfg.Shuffle {
+			// The order depends on the seed and the epoch alone, so a run resumed from a
+			// checkpoint draws the same batches as one that never stopped.
+			for i := range order {
+				order[i] = i
+			}
 			r := rand.New(rand.NewPCG(cfg.Seed, uint64(e)))
 			r.Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
 		}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -80,34 +81,54 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	seed := fs.Uint64("seed", 1, "seed of the initial weights and of the shuffling")
 	out := fs.String("out", "mnist.safetensors", "where to save the trained model")
 	quiet := fs.Bool("quiet", false, "no progress output")
+	every := fs.Int("checkpoint-every", 1, "save the model and optimizer state to --out every N epochs (0: only at the end)")
+	resume := fs.String("resume", "", "continue training from this checkpoint, up to --epochs in all")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("train: unexpected argument %q", fs.Arg(0))
 	}
-	if *epochs < 1 || *batch < 1 || *lr <= 0 {
-		return fmt.Errorf("train: --epochs and --batch must be at least 1 and --lr positive")
+	if *epochs < 1 || *batch < 1 || *lr <= 0 || *every < 0 {
+		return fmt.Errorf("train: --epochs and --batch must be at least 1, --lr positive and --checkpoint-every not negative")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	train, test, err := c.apply()
 	if err != nil {
 		return err
 	}
 
-	net := nn.NewSequential(nn.NewDense(784, 128), nn.NewReLU(), nn.NewDense(128, 10))
-	model := &nn.Model{Net: net, Loss: nn.SparseCrossEntropy{}, Optimizer: &nn.Adam{LR: float32(*lr)}}
-	model.Init(*seed)
+	var model *nn.Model
+	if *resume != "" {
+		if model, err = resumeModel(*resume, set, seed, batch); err != nil {
+			return err
+		}
+	} else {
+		net := nn.NewSequential(nn.NewDense(784, 128), nn.NewReLU(), nn.NewDense(128, 10))
+		model = &nn.Model{Net: net, Loss: nn.SparseCrossEntropy{}, Optimizer: &nn.Adam{LR: float32(*lr)}}
+		model.Init(*seed)
+	}
+	model.Meta = map[string]string{"seed": strconv.FormatUint(*seed, 10), "batch": strconv.Itoa(*batch)}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var callbacks []nn.Callback
 	if !*quiet {
 		callbacks = append(callbacks, newProgress(stderr, *epochs))
 	}
+	if *every > 0 {
+		callbacks = append(callbacks, checkpointer{path: *out, every: *every})
+	}
 	start := time.Now()
-	hist, err := model.Fit(ctx, train, nn.FitConfig{Epochs: *epochs, BatchSize: *batch, Shuffle: true, Seed: *seed, Callbacks: callbacks})
+	remaining := *epochs - model.Epoch
+	hist := &nn.History{}
+	if remaining > 0 {
+		hist, err = model.Fit(ctx, train, nn.FitConfig{Epochs: remaining, BatchSize: *batch, Shuffle: true, Seed: *seed, Callbacks: callbacks})
+	}
 	elapsed := time.Since(start).Seconds()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "\ninterrupted: stopped after the current step; %s was not written\n", *out)
+		fmt.Fprintf(stderr, "\ninterrupted: stopped after the current step of epoch %d; %s holds the last completed checkpoint, if any\n",
+			model.Epoch+1, *out)
 		return errInterrupted
 	}
 	if err != nil {
@@ -121,19 +142,67 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), Batch: *batch, TrainSeconds: elapsed,
-		SamplesPerSecond: float64(train.Len()**epochs) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
+		SamplesPerSecond: float64(train.Len()*len(hist.Epochs)) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
 	for _, e := range hist.Epochs {
 		res.Epochs = append(res.Epochs, epochResult{e.Epoch, e.Loss, e.Accuracy, e.Seconds})
 	}
 	if c.json {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %d epochs in %.2f s (%.0f samples/s, %s, %d threads); saved %s\n",
-		testLoss, testAcc, test.Len(), *epochs, elapsed, res.SamplesPerSecond, res.ISA, res.Threads, *out)
+	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %d epochs (to epoch %d) in %.2f s (%.0f samples/s, %s, %d threads); saved %s\n",
+		testLoss, testAcc, test.Len(), len(hist.Epochs), model.Epoch, elapsed, res.SamplesPerSecond, res.ISA, res.Threads, *out)
 	return nil
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// resumeModel loads a checkpoint to train on. Its recorded seed and batch size win (they fix
+// the order of the examples); setting either flag to something else is an error.
+func resumeModel(path string, set map[string]bool, seed *uint64, batch *int) (*nn.Model, error) {
+	model, err := nn.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	if model.Optimizer == nil {
+		return nil, fmt.Errorf("train: %s has no optimizer state to resume from", path)
+	}
+	if v, ok := model.Meta["seed"]; ok {
+		s, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("train: %s: recorded seed %q is not a number", path, v)
+		}
+		if set["seed"] && s != *seed {
+			return nil, fmt.Errorf("train: %s was trained with --seed %d, not %d", path, s, *seed)
+		}
+		*seed = s
+	}
+	if v, ok := model.Meta["batch"]; ok {
+		b, err := strconv.Atoi(v)
+		if err != nil || b < 1 {
+			return nil, fmt.Errorf("train: %s: recorded batch size %q is not a count", path, v)
+		}
+		if set["batch"] && b != *batch {
+			return nil, fmt.Errorf("train: %s was trained with --batch %d, not %d", path, b, *batch)
+		}
+		*batch = b
+	}
+	return model, nil
+}
+
+// checkpointer saves the model atomically after every few epochs.
+type checkpointer struct {
+	path  string
+	every int
+}
+
+func (c checkpointer) OnBatchEnd(nn.BatchInfo) {}
+
+func (c checkpointer) OnEpochEnd(m *nn.Model, e nn.EpochInfo) (bool, error) {
+	if e.Epoch%c.every != 0 {
+		return false, nil
+	}
+	return false, m.Save(c.path)
+}
 
 func runEval(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("lanes eval", flag.ContinueOnError)
