@@ -46,7 +46,9 @@ func Exp(dst, src []float32) { unary("Exp", impl().exp, dst, src) }
 func ReLU(dst, src []float32) { unary("ReLU", impl().relu, dst, src) }
 
 // ReLUBackward sets dst[i] = grad[i] where x[i] > 0, else 0. dst may alias grad or x.
-func ReLUBackward(dst, grad, x []float32) { backwardOp("ReLUBackward", impl().reluBackward, dst, grad, x) }
+func ReLUBackward(dst, grad, x []float32) {
+	backwardOp("ReLUBackward", impl().reluBackward, dst, grad, x)
+}
 
 // Sigmoid sets dst[i] = 1 / (1 + exp(-src[i])). dst may be src.
 func Sigmoid(dst, src []float32) { unary("Sigmoid", impl().sigmoid, dst, src) }
@@ -60,14 +62,18 @@ func SigmoidBackward(dst, grad, y []float32) {
 func Tanh(dst, src []float32) { unary("Tanh", impl().tanh, dst, src) }
 
 // TanhBackward sets dst[i] = grad[i] * (1 - y[i]^2), where y is Tanh's output.
-func TanhBackward(dst, grad, y []float32) { backwardOp("TanhBackward", impl().tanhBackward, dst, grad, y) }
+func TanhBackward(dst, grad, y []float32) {
+	backwardOp("TanhBackward", impl().tanhBackward, dst, grad, y)
+}
 
 // GELU sets dst[i] to the tanh approximation of GELU:
 // x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715x^3))). dst may be src.
 func GELU(dst, src []float32) { unary("GELU", impl().gelu, dst, src) }
 
 // GELUBackward sets dst[i] = grad[i] * GELU'(x[i]).
-func GELUBackward(dst, grad, x []float32) { backwardOp("GELUBackward", impl().geluBackward, dst, grad, x) }
+func GELUBackward(dst, grad, x []float32) {
+	backwardOp("GELUBackward", impl().geluBackward, dst, grad, x)
+}
 
 // checkMatrix panics unless rows, cols >= 0 and len(x) == rows*cols.
 func checkMatrix(fn, name string, x []float32, rows, cols int) {
