@@ -2,13 +2,20 @@ package main
 
 import (
 	"bytes"
+	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/lanesml/lanes/datasets/mnist"
+	"github.com/lanesml/lanes/nn"
 )
 
 func TestCPU(t *testing.T) {
@@ -59,40 +66,196 @@ func TestTrainAndEval(t *testing.T) {
 	}
 }
 
-// TestBadInputsExitCleanly runs the built command on broken inputs: each must fail fast,
-// with a one-line error naming the file, and no panic.
-func TestBadInputsExitCleanly(t *testing.T) {
+// buildLanes builds the command once per test binary.
+var builtLanes string
+
+func buildLanes(t *testing.T) string {
+	t.Helper()
+	if builtLanes == "" {
+		dir, err := os.MkdirTemp("", "lanes-test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bin := filepath.Join(dir, "lanes")
+		if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+			t.Fatalf("build: %v\n%s", err, out)
+		}
+		builtLanes = bin
+	}
+	return builtLanes
+}
+
+// idxFile builds an IDX file.
+func idxFile(magic uint32, dims []uint32, data []byte) []byte {
+	b := binary.BigEndian.AppendUint32(nil, magic)
+	for _, d := range dims {
+		b = binary.BigEndian.AppendUint32(b, d)
+	}
+	return append(b, data...)
+}
+
+func gzipped(data []byte) []byte {
+	var b bytes.Buffer
+	w := gzip.NewWriter(&b)
+	w.Write(data)
+	w.Close()
+	return b.Bytes()
+}
+
+// TestHostileInputs runs the built command on malformed MNIST folders and checkpoints: each
+// must exit non-zero within a second, with one line naming the file and the problem, no
+// panic, and under 100 MB of memory.
+func TestHostileInputs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the command")
 	}
+	bin := buildLanes(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "lanes")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
+	good, err := os.ReadFile(filepath.Join(mnistDir(t), "t10k-labels-idx1-ubyte.gz"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	badData := filepath.Join(dir, "data")
-	os.Mkdir(badData, 0o755)
-	os.WriteFile(filepath.Join(badData, "train-images-idx3-ubyte"), []byte{0, 0, 8, 3, 0x80, 0, 0, 0, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2}, 0o644)
-	badModel := filepath.Join(dir, "bad.safetensors")
-	os.WriteFile(badModel, []byte("not a checkpoint at all"), 0o644)
-	for _, args := range [][]string{
-		{"train", "--data", badData},
-		{"eval", "--model", badModel},
-		{"eval", "--model", filepath.Join(dir, "missing.safetensors")},
-		{"train", "--isa", "bogus"},
-		{"train", "--epochs", "0"},
-	} {
+	// A folder whose training-images file is the given bytes (other files valid).
+	dataDir := func(name string, images []byte, labels []byte) string {
+		d := filepath.Join(dir, name)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "train-images-idx3-ubyte"), images, 0o644)
+		if labels == nil {
+			labels = idxFile(0x801, []uint32{2}, []byte{1, 2})
+		}
+		os.WriteFile(filepath.Join(d, "train-labels-idx1-ubyte"), labels, 0o644)
+		os.WriteFile(filepath.Join(d, "t10k-images-idx3-ubyte"), idxFile(0x803, []uint32{2, 1, 1}, []byte{1, 2}), 0o644)
+		os.WriteFile(filepath.Join(d, "t10k-labels-idx1-ubyte.gz"), good, 0o644)
+		return d
+	}
+	img := idxFile(0x803, []uint32{2, 28, 28}, make([]byte, 2*784))
+	modelPath := filepath.Join(dir, "good.safetensors")
+	if out, err := exec.Command(bin, "train", "--epochs", "1", "--quiet", "--out", modelPath).CombinedOutput(); err != nil {
+		t.Fatalf("training a model to damage: %v\n%s", err, out)
+	}
+	raw, _ := os.ReadFile(modelPath)
+	hlen := binary.LittleEndian.Uint64(raw)
+	header := string(raw[8 : 8+hlen])
+	ckpt := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, data, 0o644)
+		return p
+	}
+	withHeader := func(h string) []byte {
+		for len(h)%8 != 0 {
+			h += " "
+		}
+		return append(append(binary.LittleEndian.AppendUint64(nil, uint64(len(h))), h...), raw[8+hlen:]...)
+	}
+	cases := []struct {
+		name string
+		args []string
+		want string // in the one-line error
+	}{
+		{"empty", []string{"train", "--data", dataDir("empty", []byte{}, nil)}, "file ends early"},
+		{"wrong-magic", []string{"train", "--data", dataDir("magic", idxFile(0x804, []uint32{2, 28, 28}, nil), nil)}, "magic number"},
+		{"truncated-gzip", []string{"train", "--data", dataDir("gzip", gzipped(img)[:40], nil)}, "train-images"},
+		{"claims-2^31-images", []string{"train", "--data", dataDir("huge", idxFile(0x803, []uint32{1 << 31, 28, 28}, []byte{1, 2, 3}), nil)}, "more than"},
+		{"label-count", []string{"train", "--data", dataDir("count", img, idxFile(0x801, []uint32{3}, []byte{1, 2, 3}))}, "3 labels for the 2 images"},
+		{"zero-dimension", []string{"train", "--data", dataDir("zero", idxFile(0x803, []uint32{2, 0, 28}, nil), nil)}, "dimension 1 is zero"},
+		{"ckpt-truncated", []string{"eval", "--model", ckpt("trunc", raw[:len(raw)/2])}, "outside"},
+		{"ckpt-header-length", []string{"eval", "--model", ckpt("hlen", binary.LittleEndian.AppendUint64(nil, 1<<40))}, "does not fit"},
+		{"ckpt-offsets", []string{"eval", "--model", ckpt("offs", withHeader(strings.Replace(header, `"data_offsets":[0,`, `"data_offsets":[999999999,`, 1)))}, "outside"},
+		{"ckpt-dtype", []string{"eval", "--model", ckpt("dtype", withHeader(strings.Replace(header, `"F32"`, `"BF16"`, 1)))}, "dtype"},
+		{"ckpt-shape", []string{"eval", "--model", ckpt("shape", withHeader(strings.Replace(header, `[784,128]`, `[128,784]`, 1)))}, "architecture says"},
+		{"ckpt-not-object", []string{"eval", "--model", ckpt("json", withHeader(`["layers"]`))}, "not a JSON object"},
+		{"resume-bad", []string{"train", "--resume", ckpt("resume", []byte("xx"))}, "too short"},
+	}
+	for _, c := range cases {
 		start := time.Now()
-		cmd := exec.Command(bin, args...)
+		cmd := exec.Command(bin, c.args...)
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
 		err := cmd.Run()
+		took := time.Since(start)
 		msg := strings.TrimSpace(stderr.String())
-		if err == nil || strings.Contains(msg, "panic") || strings.Count(msg, "\n") > 0 || !strings.HasPrefix(msg, "lanes: ") {
-			t.Errorf("lanes %v: err %v, stderr %q: want a non-zero exit and one line starting 'lanes: '", args, err, msg)
+		rss := int64(0)
+		if u, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = u.Maxrss // KiB on Linux
 		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("lanes %v took %v", args, d)
+		t.Logf("%-20s %4d ms %6d KiB  %s", c.name, took.Milliseconds(), rss, msg)
+		if err == nil || strings.Contains(msg, "panic") || strings.Contains(msg, "\n") || !strings.HasPrefix(msg, "lanes: ") {
+			t.Errorf("%s: exit %v, stderr %q: want a non-zero exit and one line starting 'lanes: '", c.name, err, msg)
+		}
+		if !strings.Contains(msg, c.want) || !strings.Contains(msg, dir) {
+			t.Errorf("%s: %q should name the file and say %q", c.name, msg, c.want)
+		}
+		if took > time.Second {
+			t.Errorf("%s took %v", c.name, took)
+		}
+		if rss > 100<<10 {
+			t.Errorf("%s used %d KiB", c.name, rss)
+		}
+	}
+}
+
+func mnistDir(t *testing.T) string {
+	t.Helper()
+	dir, err := mnist.Locate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestKillAndResume kills a training run with SIGKILL in the middle of its second epoch,
+// resumes it from the last checkpoint, and checks that the final weights are bit-identical
+// to those of a run that was never interrupted.
+func TestKillAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on MNIST three times")
+	}
+	bin := buildLanes(t)
+	dir := t.TempDir()
+	straight, killed, resumed := filepath.Join(dir, "straight"), filepath.Join(dir, "killed"), filepath.Join(dir, "resumed")
+	args := []string{"train", "--epochs", "3", "--threads", "2", "--quiet"}
+	if out, err := exec.Command(bin, append(args, "--out", straight)...).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	run := exec.Command(bin, append(args, "--out", killed, "--checkpoint-every", "1")...)
+	if err := run.Start(); err != nil {
+		t.Fatal(err)
+	}
+	for { // the first checkpoint appears at the end of epoch 1
+		if _, err := os.Stat(killed); err == nil {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // into epoch 2
+	run.Process.Signal(syscall.SIGKILL)
+	err := run.Wait()
+	if err == nil {
+		t.Fatal("the run finished before it could be killed")
+	}
+	m, err := nn.Load(killed)
+	if err != nil {
+		t.Fatalf("checkpoint left by the killed run: %v", err)
+	}
+	t.Logf("killed during epoch %d; checkpoint at epoch %d", m.Epoch+1, m.Epoch)
+	if out, err := exec.Command(bin, append(args, "--resume", killed, "--out", resumed)...).CombinedOutput(); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	a, err := nn.Load(straight)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := nn.Load(resumed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pa, pb := a.Net.Params(), b.Net.Params()
+	for i := range pa {
+		wa, wb := pa[i].Value.Data(), pb[i].Value.Data()
+		for j := range wa {
+			if math.Float32bits(wa[j]) != math.Float32bits(wb[j]) {
+				t.Fatalf("%s[%d]: uninterrupted %v, killed and resumed %v", pa[i].Name, j, wa[j], wb[j])
+			}
 		}
 	}
 }

@@ -94,13 +94,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
-	train, test, err := c.apply()
-	if err != nil {
-		return err
-	}
 
 	var model *nn.Model
-	if *resume != "" {
+	var err error
+	if *resume != "" { // before the data: a bad checkpoint fails fast
 		if model, err = resumeModel(*resume, set, seed, batch); err != nil {
 			return err
 		}
@@ -110,6 +107,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		model.Init(*seed)
 	}
 	model.Meta = map[string]string{"seed": strconv.FormatUint(*seed, 10), "batch": strconv.Itoa(*batch)}
+	train, test, err := c.apply()
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var callbacks []nn.Callback
