@@ -193,9 +193,6 @@ func (m *Model) Fit(ctx context.Context, data Dataset, cfg FitConfig) (*History,
 			if err != nil {
 				return hist, fmt.Errorf("epoch %d step %d: %w", e, s+1, err)
 			}
-			if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
-				return hist, fmt.Errorf("epoch %d step %d: %w (%v)", e, s+1, ErrNotFinite, loss)
-			}
 			lossSum += float64(loss) * float64(len(idx))
 			correct += float64(hits)
 			seen += len(idx)
@@ -286,6 +283,10 @@ func (m *Model) trainStep(data Dataset, idx []int) (float32, int, error) {
 	loss, err := m.Loss.Compute(grad, out, labels)
 	if err != nil {
 		return 0, 0, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		// Stop before the update: the weights stay those of the last good step.
+		return loss, 0, fmt.Errorf("%w (%v)", ErrNotFinite, loss)
 	}
 	if err := m.Net.Backward(grad); err != nil {
 		return 0, 0, err

@@ -455,3 +455,44 @@ func TestTwoModelsTrainingAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// poisoned serves NaN inputs from its after-th batch on.
+type poisoned struct {
+	TensorData
+	after, served int
+}
+
+func (p *poisoned) Batch(x []float32, labels []int32, idx []int) {
+	p.TensorData.Batch(x, labels, idx)
+	if p.served++; p.served > p.after {
+		x[0] = float32(math.NaN())
+	}
+}
+
+type saver struct{ path string }
+
+func (s saver) OnBatchEnd(BatchInfo) {}
+func (s saver) OnEpochEnd(m *Model, e EpochInfo) (bool, error) {
+	return false, m.Save(s.path)
+}
+
+// TestNonFiniteLossStops: a NaN loss in epoch 2 stops training with an error naming the
+// epoch and step, and the checkpoint of epoch 1 stays as it was.
+func TestNonFiniteLossStops(t *testing.T) {
+	data := &poisoned{TensorData: randomData(100), after: 10 + 3} // 10 batches an epoch
+	path := filepath.Join(t.TempDir(), "ckpt")
+	m := smallModel(1)
+	_, err := m.Fit(context.Background(), data, FitConfig{Epochs: 3, BatchSize: 10, Callbacks: []Callback{saver{path}}})
+	if !errors.Is(err, ErrNotFinite) || !strings.Contains(err.Error(), "epoch 2 step 4") {
+		t.Fatalf("error %v, want ErrNotFinite at epoch 2 step 4", err)
+	}
+	saved, err := Load(path)
+	if err != nil || saved.Epoch != 1 {
+		t.Fatalf("checkpoint after the failure: epoch %v, %v; want the intact epoch-1 one", saved.Epoch, err)
+	}
+	for _, w := range append(weights(saved), weights(m)...) {
+		if w != w {
+			t.Fatal("NaN weights after a NaN loss: the bad step was applied")
+		}
+	}
+}
