@@ -25,6 +25,9 @@ type tier struct {
 	softmaxStats                                              func(stats, dst, src []float32, cols int)
 	rowsAffine                                                func(dst, src, coef []float32, cols int)
 	adam                                                      func(p, g, m, v []float32, h *[9]float32)
+
+	peak      func(iters int) // see MeasurePeak
+	peakFlops float64         // floating-point operations per iteration of peak
 }
 
 // genericTier is the pure-Go reference, available everywhere.
@@ -39,6 +42,7 @@ var genericTier = &tier{
 	reluBackward: reluBackwardGeneric, sigmoidBackward: sigmoidBackwardGeneric,
 	tanhBackward: tanhBackwardGeneric, geluBackward: geluBackwardGeneric,
 	softmaxStats: softmaxStatsGeneric, rowsAffine: rowsAffineGeneric, adam: adamGeneric,
+	peak: peakGeneric, peakFlops: 8 * 2,
 }
 
 // allTiers is every tier this build contains, best first: the assembly tiers of this

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/klauspost/cpuid/v2"
 )
@@ -116,4 +117,12 @@ func TestThreads(t *testing.T) {
 	if Threads() < 1 {
 		t.Errorf("SetThreads(-1): Threads() = %d, want GOMAXPROCS", Threads())
 	}
+}
+
+func TestMeasurePeak(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		if p := MeasurePeak(20 * time.Millisecond); !(p > 0.1) {
+			t.Errorf("MeasurePeak = %v GFLOPS", p)
+		}
+	})
 }

@@ -633,6 +633,53 @@ done:
 	VZEROUPPER
 	RET
 
+// func fmaPeakAVX512(iters int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8
+	MOVQ         iters+0(FP), AX
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z1, Z1, Z1
+	VXORPS       Z2, Z2, Z2
+	VXORPS       Z3, Z3, Z3
+	VXORPS       Z4, Z4, Z4
+	VXORPS       Z5, Z5, Z5
+	VXORPS       Z6, Z6, Z6
+	VXORPS       Z7, Z7, Z7
+	VXORPS       Z8, Z8, Z8
+	VXORPS       Z9, Z9, Z9
+	VXORPS       Z10, Z10, Z10
+	VXORPS       Z11, Z11, Z11
+	VBROADCASTSS f32_3f800001<>+0(SB), Z12
+	VBROADCASTSS f32_33d6bf95<>+0(SB), Z13
+
+loop:
+	TESTQ       AX, AX
+	JZ          done
+	VFMADD213PS Z13, Z12, Z0
+	VFMADD213PS Z13, Z12, Z1
+	VFMADD213PS Z13, Z12, Z2
+	VFMADD213PS Z13, Z12, Z3
+	VFMADD213PS Z13, Z12, Z4
+	VFMADD213PS Z13, Z12, Z5
+	VFMADD213PS Z13, Z12, Z6
+	VFMADD213PS Z13, Z12, Z7
+	VFMADD213PS Z13, Z12, Z8
+	VFMADD213PS Z13, Z12, Z9
+	VFMADD213PS Z13, Z12, Z10
+	VFMADD213PS Z13, Z12, Z11
+	DECQ        AX
+	JMP         loop
+
+done:
+	VZEROUPPER
+	RET
+
+DATA f32_3f800001<>+0(SB)/4, $0x3f800001
+GLOBL f32_3f800001<>(SB), RODATA|NOPTR, $4
+
+DATA f32_33d6bf95<>+0(SB)/4, $0x33d6bf95
+GLOBL f32_33d6bf95<>(SB), RODATA|NOPTR, $4
+
 // func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 // Requires: AVX, CMOV, FMA3, MMX+
 TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-72
@@ -977,6 +1024,47 @@ edgeStore5_0:
 edgeStore5_1:
 	VMASKMOVPS Y11, Y14, 32(AX)
 	ADDQ       CX, AX
+
+done:
+	VZEROUPPER
+	RET
+
+// func fmaPeakAVX2(iters int)
+// Requires: AVX, FMA3
+TEXT ·fmaPeakAVX2(SB), NOSPLIT, $0-8
+	MOVQ         iters+0(FP), AX
+	VXORPS       Y0, Y0, Y0
+	VXORPS       Y1, Y1, Y1
+	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+	VXORPS       Y10, Y10, Y10
+	VXORPS       Y11, Y11, Y11
+	VBROADCASTSS f32_3f800001<>+0(SB), Y12
+	VBROADCASTSS f32_33d6bf95<>+0(SB), Y13
+
+loop:
+	TESTQ       AX, AX
+	JZ          done
+	VFMADD213PS Y13, Y12, Y0
+	VFMADD213PS Y13, Y12, Y1
+	VFMADD213PS Y13, Y12, Y2
+	VFMADD213PS Y13, Y12, Y3
+	VFMADD213PS Y13, Y12, Y4
+	VFMADD213PS Y13, Y12, Y5
+	VFMADD213PS Y13, Y12, Y6
+	VFMADD213PS Y13, Y12, Y7
+	VFMADD213PS Y13, Y12, Y8
+	VFMADD213PS Y13, Y12, Y9
+	VFMADD213PS Y13, Y12, Y10
+	VFMADD213PS Y13, Y12, Y11
+	DECQ        AX
+	JMP         loop
 
 done:
 	VZEROUPPER

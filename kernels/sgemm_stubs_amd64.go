@@ -9,10 +9,16 @@ package kernels
 //go:noescape
 func sgemmKernelAVX512(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 
+// iters rounds of 12 independent 16-lane FMAs, on registers only
+func fmaPeakAVX512(iters int)
+
 // C[6 x 16] = alpha * A[6 x k] * B[k x 16] + beta * C, rows x cols of it written back.
 //
 //go:noescape
 func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+
+// iters rounds of 12 independent 8-lane FMAs, on registers only
+func fmaPeakAVX2(iters int)
 
 // for q := 0; q < kc; q++ { copy(dst[q*16:q*16+16], src[q*ld:q*ld+16]) }
 //

@@ -20,6 +20,7 @@ var (
 		reluBackward: reluBackwardAVX512, sigmoidBackward: sigmoidBackwardAVX512,
 		tanhBackward: tanhBackwardAVX512, geluBackward: geluBackwardAVX512,
 		softmaxStats: softmaxStatsAVX512, rowsAffine: rowsAffineAVX512, adam: adamAVX512,
+		peak: fmaPeakAVX512, peakFlops: 12 * 16 * 2,
 	}
 	avx2Tier = &tier{
 		name:     "avx2",
@@ -33,6 +34,7 @@ var (
 		reluBackward: reluBackwardAVX2, sigmoidBackward: sigmoidBackwardAVX2,
 		tanhBackward: tanhBackwardAVX2, geluBackward: geluBackwardAVX2,
 		softmaxStats: softmaxStatsAVX2, rowsAffine: rowsAffineAVX2, adam: adamAVX2,
+		peak: fmaPeakAVX2, peakFlops: 12 * 8 * 2,
 	}
 )
 

@@ -15,6 +15,7 @@ func main() {
 	simd.DeclareTables()
 	for _, s := range shapes {
 		microKernel(s)
+		fmaPeak(s.tier)
 	}
 	for _, w := range []int{16, 32} {
 		packCopy(w)
