@@ -9,14 +9,6 @@ import (
 	"github.com/lanesml/lanes/tensor"
 )
 
-// mlp is the Keras MNIST MLP with Adam, initialized from seed 1.
-func mlp() *nn.Model {
-	net := nn.NewSequential(nn.NewDense(784, 128), nn.NewReLU(), nn.NewDense(128, 10))
-	m := &nn.Model{Net: net, Loss: nn.SparseCrossEntropy{}, Optimizer: &nn.Adam{}}
-	m.Init(1)
-	return m
-}
-
 // BenchmarkTrainStep is one forward, backward and Adam step of the MNIST MLP on random
 // inputs: BenchmarkTrainStep/<tier>/batch<N>, with a samples/s metric.
 func BenchmarkTrainStep(b *testing.B) {

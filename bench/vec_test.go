@@ -2,7 +2,6 @@ package bench
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/lanesml/lanes/kernels"
@@ -18,15 +17,6 @@ func forEachTier(b *testing.B, f func(b *testing.B)) {
 		}
 		b.Run(tier, f)
 	}
-}
-
-func randomVec(n int) []float32 {
-	r := rand.New(rand.NewPCG(uint64(n), 1))
-	v := make([]float32, n)
-	for i := range v {
-		v[i] = r.Float32()*2 - 1
-	}
-	return v
 }
 
 // reportGBs reports the bytes an operation moves per call as GB/s.
@@ -138,9 +128,6 @@ func BenchmarkActivation(b *testing.B) {
 		}
 	})
 }
-
-// mlpParams is the MNIST MLP's parameter count: 784*128 + 128 + 128*10 + 10.
-const mlpParams = 101770
 
 func BenchmarkAdamUpdate(b *testing.B) {
 	forEachTier(b, func(b *testing.B) {

@@ -3,6 +3,7 @@
 //	lanes cpu      the CPU model, the features lanes uses, the tiers and the one in use
 //	lanes train    train the MNIST MLP (784-128-10, Adam, batch 32, 5 epochs) and save it
 //	lanes eval     test loss and accuracy of a saved model
+//	lanes bench    SGEMM, vector kernels and training on every tier, beside gonum
 package main
 
 import (
@@ -22,6 +23,7 @@ commands:
   cpu     print the CPU model, the features lanes uses, and the kernel tiers
   train   train the MNIST MLP and save it (lanes train -h for its flags)
   eval    test loss and accuracy of a saved model (--model PATH)
+  bench   measure every tier, 1 thread and all, beside gonum (--quick, --json, --plot FILE)
 
 LANES_ISA=generic|avx2|avx512 picks the kernel tier (default: the best available).
 `
@@ -39,6 +41,8 @@ func main() {
 		err = runTrain(args, os.Stdout, os.Stderr)
 	case "eval":
 		err = runEval(args, os.Stdout, os.Stderr)
+	case "bench":
+		err = runBench(args, os.Stdout, os.Stderr)
 	case "help", "-h", "-help", "--help":
 		fmt.Print(usage)
 		return

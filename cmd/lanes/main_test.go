@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lanesml/lanes/bench"
 	"github.com/lanesml/lanes/datasets/mnist"
 	"github.com/lanesml/lanes/nn"
 )
@@ -257,5 +258,39 @@ func TestKillAndResume(t *testing.T) {
 				t.Fatalf("%s[%d]: uninterrupted %v, killed and resumed %v", pa[i].Name, j, wa[j], wb[j])
 			}
 		}
+	}
+}
+
+func TestBenchTableAndPlot(t *testing.T) {
+	results := []bench.Result{
+		{Group: "peak", Case: "fma", Tier: "avx2", Threads: 1, Value: 95, Unit: "GFLOPS"},
+		{Group: "sgemm", Case: "128x128x128", Tier: "avx2", Threads: 1, Value: 80, Unit: "GFLOPS", Size: 128, OfPeak: 0.84},
+		{Group: "sgemm", Case: "256x256x256", Tier: "avx2", Threads: 1, Value: 85, Unit: "GFLOPS", Size: 256, OfPeak: 0.89},
+		{Group: "sgemm", Case: "128x128x128", Tier: "gonum", Threads: 1, Value: 9, Unit: "GFLOPS", Size: 128},
+		{Group: "vector", Case: "exp 65536", Tier: "avx2", Threads: 1, Value: 15.3, Unit: "GB/s"},
+		{Group: "train", Case: "mlp batch32", Tier: "avx2", Threads: 2, Value: 150000, Unit: "samples/s"},
+	}
+	var out bytes.Buffer
+	printTable(&out, results, time.Second)
+	for _, want := range []string{"avx2 95.0 GFLOPS", "avx2 t1", "gonum t1", "80.0 (84%)", "256x256x256", "-", "exp 65536", "15.3", "150000"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	for _, ext := range []string{".svg", ".png"} {
+		path := filepath.Join(t.TempDir(), "plot"+ext)
+		if err := drawPlot(path, results); err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || len(data) < 1000 {
+			t.Fatalf("%s: %d bytes, %v", path, len(data), err)
+		}
+		if ext == ".svg" && (!bytes.Contains(data, []byte("GFLOPS")) || !bytes.Contains(data, []byte("gonum, 1 thread"))) {
+			t.Errorf("the SVG lacks its axis label or legend")
+		}
+	}
+	if err := runBench([]string{"--plot", "x.pdf"}, &out, &out); err == nil {
+		t.Error("--plot x.pdf accepted")
 	}
 }
