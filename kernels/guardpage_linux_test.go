@@ -83,6 +83,7 @@ func TestVectorKernelsAgainstGuardPages(t *testing.T) {
 					b := guardedSlice(t, r, cols, e)
 					AddBias(d, b, rows, cols)
 					SumRows(b, x, rows, cols)
+					ArgmaxRows(make([]int32, rows), x, rows, cols)
 				}
 			}
 		}
