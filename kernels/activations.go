@@ -165,20 +165,8 @@ func forRowBlocks(rows, cols int, f func(sc *rowScratch, lo, hi int)) {
 func Softmax(dst, src []float32, rows, cols int) {
 	checkMatrix("Softmax", "src", src, rows, cols)
 	checkLen("Softmax", "dst", len(dst), rows*cols)
-	raceRead(src)
-	raceWrite(dst)
-	if cols == 0 {
-		return
-	}
-	k := impl()
-	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
-		stats, coef := sc.stats[:], sc.coef[:]
-		d, s := dst[lo*cols:hi*cols], src[lo*cols:hi*cols]
-		k.softmaxStats(stats, d, s, cols)
-		for i := 0; i < hi-lo; i++ {
-			coef[3*i], coef[3*i+1], coef[3*i+2] = 0, 1/stats[2*i+1], 0
-		}
-		k.rowsAffine(d, d, coef, cols)
+	mapRowsByStats(dst, src, rows, cols, true, func(_, sum float32) (sub, mul, add float32) {
+		return 0, 1 / sum, 0 // dst holds exp(x - max) already
 	})
 }
 
@@ -187,6 +175,15 @@ func Softmax(dst, src []float32, rows, cols int) {
 func LogSoftmax(dst, src []float32, rows, cols int) {
 	checkMatrix("LogSoftmax", "src", src, rows, cols)
 	checkLen("LogSoftmax", "dst", len(dst), rows*cols)
+	mapRowsByStats(dst, src, rows, cols, false, func(rowMax, sum float32) (sub, mul, add float32) {
+		return rowMax, 1, -float32(math.Log(float64(sum))) // the log in float64: it is once a row
+	})
+}
+
+// mapRowsByStats computes each row's max and sum of exp(x - max), then writes
+// dst = (x - sub) * mul + add with the coefficients coef derives from them, where x is the
+// row of src, or, with expFirst, the row's exp(x - max) already written to dst.
+func mapRowsByStats(dst, src []float32, rows, cols int, expFirst bool, coef func(rowMax, sum float32) (sub, mul, add float32)) {
 	raceRead(src)
 	raceWrite(dst)
 	if cols == 0 {
@@ -194,13 +191,16 @@ func LogSoftmax(dst, src []float32, rows, cols int) {
 	}
 	k := impl()
 	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
-		stats, coef := sc.stats[:], sc.coef[:]
 		d, s := dst[lo*cols:hi*cols], src[lo*cols:hi*cols]
-		k.softmaxStats(stats, nil, s, cols)
-		for i := 0; i < hi-lo; i++ {
-			coef[3*i], coef[3*i+1], coef[3*i+2] = stats[2*i], 1, -float32(math.Log(float64(stats[2*i+1])))
+		in, expOut := s, []float32(nil)
+		if expFirst {
+			in, expOut = d, d
 		}
-		k.rowsAffine(d, s, coef, cols)
+		k.softmaxStats(sc.stats[:], expOut, s, cols)
+		for i := 0; i < hi-lo; i++ {
+			sc.coef[3*i], sc.coef[3*i+1], sc.coef[3*i+2] = coef(sc.stats[2*i], sc.stats[2*i+1])
+		}
+		k.rowsAffine(d, in, sc.coef[:], cols)
 	})
 }
 

@@ -73,22 +73,11 @@ func matMulShape(a, b *Tensor, transA, transB bool) (m, n, k int, err error) {
 // MatMulInto writes op(a) x op(b) into dst, which must be m x n and must not share memory
 // with a or b.
 func MatMulInto(dst, a, b *Tensor, transA, transB bool) error {
-	m, n, k, err := matMulShape(a, b, transA, transB)
-	if err != nil {
-		return err
-	}
-	if err := checkDst("matmul", dst, m, n); err != nil {
-		return err
-	}
-	if overlaps(dst.data, a.data) || overlaps(dst.data, b.data) {
-		return fmt.Errorf("matmul: destination shares memory with an operand")
-	}
-	kernels.Sgemm(transA, transB, m, n, k, 1, a.data, max(1, a.shape[1]), b.data, max(1, b.shape[1]), 0, dst.data, max(1, n))
-	return nil
+	return MatMulAddInto(dst, a, b, transA, transB, 1, 0)
 }
 
 // MatMulAddInto computes dst = alpha*op(a) x op(b) + beta*dst: matrix products that
-// accumulate, such as gradients.
+// accumulate, such as gradients. beta == 0 overwrites dst without reading it.
 func MatMulAddInto(dst, a, b *Tensor, transA, transB bool, alpha, beta float32) error {
 	m, n, k, err := matMulShape(a, b, transA, transB)
 	if err != nil {

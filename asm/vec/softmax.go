@@ -79,16 +79,23 @@ func softmaxStats(t simd.Tier) {
 	VMOVSS(t.ReduceAdd(sum), Mem{Base: stats}.Offset(4))
 
 	ADDQ(U8(8), stats)
-	rowBytes := GP64()
-	MOVQ(cols, rowBytes)
-	SHLQ(U8(2), rowBytes)
-	ADDQ(rowBytes, src)
-	ADDQ(rowBytes, dst)
-	SUBQ(cols, n)
-	JMP(LabelRef("row"))
+	nextRow(cols, n, src, dst)
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// nextRow moves the row pointers on by cols floats, counts the row's cols off the n floats
+// left, and jumps back to the label "row".
+func nextRow(cols, n GPVirtual, rowPtrs ...GPVirtual) {
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(U8(2), rowBytes)
+	for _, p := range rowPtrs {
+		ADDQ(rowBytes, p)
+	}
+	SUBQ(cols, n)
+	JMP(LabelRef("row"))
 }
 
 // rowsAffine emits
@@ -128,13 +135,7 @@ func rowsAffine(t simd.Tier) {
 		}
 	})
 	ADDQ(U8(12), coef)
-	rowBytes := GP64()
-	MOVQ(cols, rowBytes)
-	SHLQ(U8(2), rowBytes)
-	ADDQ(rowBytes, src)
-	ADDQ(rowBytes, dst)
-	SUBQ(cols, n)
-	JMP(LabelRef("row"))
+	nextRow(cols, n, src, dst)
 	Label("done")
 	VZEROUPPER()
 	RET()
