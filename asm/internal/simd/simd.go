@@ -167,26 +167,6 @@ func ParamAddr(name string) Mem {
 	return arg.Addr
 }
 
-// ReduceAdd adds the lanes of v and leaves the sum in the low lane of the returned xmm
-// register. v is clobbered.
-func (t Tier) ReduceAdd(v VecVirtual) VecVirtual {
-	y := v.AsY()
-	if t.Lanes == 16 {
-		hi := YMM()
-		VEXTRACTF64X4(U8(1), v, hi)
-		VADDPS(hi, y, y)
-	}
-	x := v.AsX()
-	hi := XMM()
-	t.extractHigh128(y, hi)
-	VADDPS(hi, x, x)
-	VPERMILPS(U8(0b_00_00_11_10), x, hi) // lanes 2,3 down
-	VADDPS(hi, x, x)
-	VPERMILPS(U8(0b_00_00_00_01), x, hi) // lane 1 down
-	VADDSS(hi, x, x)
-	return x.(VecVirtual)
-}
-
 // extractHigh128 copies the upper 128 bits of a ymm register. AVX-512 code uses the EVEX
 // form, which also reaches registers 16-31.
 func (t Tier) extractHigh128(y, dst Register) {
@@ -197,23 +177,31 @@ func (t Tier) extractHigh128(y, dst Register) {
 	VEXTRACTF128(U8(1), y, dst)
 }
 
+// ReduceAdd adds the lanes of v and leaves the sum in the low lane of the returned xmm
+// register. v is clobbered.
+func (t Tier) ReduceAdd(v VecVirtual) VecVirtual { return t.reduce(v, VADDPS, VADDSS) }
+
 // ReduceMax leaves the largest lane of v in the low lane of the returned xmm register
 // (a NaN lane may or may not win). v is clobbered.
-func (t Tier) ReduceMax(v VecVirtual) VecVirtual {
+func (t Tier) ReduceMax(v VecVirtual) VecVirtual { return t.reduce(v, VMAXPS, VMAXSS) }
+
+// reduce folds the lanes of v with a packed operation, halving the width each time, and
+// the scalar form for the last pair.
+func (t Tier) reduce(v VecVirtual, packed func(...Op), scalar func(...Op)) VecVirtual {
 	y := v.AsY()
 	if t.Lanes == 16 {
 		hi := YMM()
 		VEXTRACTF64X4(U8(1), v, hi)
-		VMAXPS(hi, y, y)
+		packed(hi, y, y)
 	}
 	x := v.AsX()
 	hi := XMM()
 	t.extractHigh128(y, hi)
-	VMAXPS(hi, x, x)
-	VPERMILPS(U8(0b_00_00_11_10), x, hi)
-	VMAXPS(hi, x, x)
-	VPERMILPS(U8(0b_00_00_00_01), x, hi)
-	VMAXSS(hi, x, x)
+	packed(hi, x, x)
+	VPERMILPS(U8(0b_00_00_11_10), x, hi) // lanes 2,3 down
+	packed(hi, x, x)
+	VPERMILPS(U8(0b_00_00_00_01), x, hi) // lane 1 down
+	scalar(hi, x, x)
 	return x.(VecVirtual)
 }
 
