@@ -2,11 +2,12 @@ package kernels
 
 import (
 	"fmt"
-	"github.com/lanesml/lanes/internal/race"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/lanesml/lanes/internal/race"
 )
 
 // gemmCase is one Sgemm call to check: shapes, transposes, scalars and the padding of each

@@ -1,10 +1,11 @@
 package kernels
 
 import (
-	"github.com/lanesml/lanes/internal/race"
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/lanesml/lanes/internal/race"
 )
 
 // softmaxRef is the float64 softmax and log-softmax of one row (NaN rows as PyTorch has them).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"github.com/lanesml/lanes/internal/race"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/lanesml/lanes/internal/race"
 	"github.com/lanesml/lanes/kernels"
 	"github.com/lanesml/lanes/tensor"
 )

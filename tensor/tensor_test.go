@@ -3,11 +3,12 @@ package tensor
 import (
 	"errors"
 	"fmt"
-	"github.com/lanesml/lanes/internal/race"
 	"math"
 	"math/rand/v2"
 	"strings"
 	"testing"
+
+	"github.com/lanesml/lanes/internal/race"
 )
 
 func random(r *rand.Rand, shape ...int) *Tensor {
