@@ -117,8 +117,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		callbacks = append(callbacks, newProgress(stderr, *epochs))
 	}
+	saver := &checkpointer{path: *out, every: *every}
 	if *every > 0 {
-		callbacks = append(callbacks, checkpointer{path: *out, every: *every})
+		callbacks = append(callbacks, saver)
 	}
 	start := time.Now()
 	remaining := *epochs - model.Epoch
@@ -128,8 +129,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	}
 	elapsed := time.Since(start).Seconds()
 	if errors.Is(err, context.Canceled) {
-		fmt.Fprintf(stderr, "\ninterrupted: stopped after the current step of epoch %d; %s holds the last completed checkpoint, if any\n",
-			model.Epoch+1, *out)
+		kept := "nothing was written"
+		if saver.saved > 0 {
+			kept = fmt.Sprintf("%s holds the checkpoint of epoch %d (resume with --resume %s)", *out, saver.saved, *out)
+		}
+		fmt.Fprintf(stderr, "\ninterrupted: stopped after the current step of epoch %d; %s\n", model.Epoch+1, kept)
 		return errInterrupted
 	}
 	if err != nil {
@@ -194,15 +198,20 @@ func resumeModel(path string, set map[string]bool, seed *uint64, batch *int) (*n
 type checkpointer struct {
 	path  string
 	every int
+	saved int // the epoch of the last checkpoint written, 0 for none
 }
 
-func (c checkpointer) OnBatchEnd(nn.BatchInfo) {}
+func (c *checkpointer) OnBatchEnd(nn.BatchInfo) {}
 
-func (c checkpointer) OnEpochEnd(m *nn.Model, e nn.EpochInfo) (bool, error) {
+func (c *checkpointer) OnEpochEnd(m *nn.Model, e nn.EpochInfo) (bool, error) {
 	if e.Epoch%c.every != 0 {
 		return false, nil
 	}
-	return false, m.Save(c.path)
+	if err := m.Save(c.path); err != nil {
+		return false, err
+	}
+	c.saved = e.Epoch
+	return false, nil
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
@@ -255,13 +264,15 @@ func newProgress(w io.Writer, epochs int) *progress {
 }
 
 func (p *progress) OnBatchEnd(b nn.BatchInfo) {
-	if !p.terminal || (b.Step != b.Steps && time.Since(p.last) < 100*time.Millisecond) {
+	if !p.terminal {
 		return
 	}
-	p.last = time.Now()
-	if b.Step == 1 || b.Elapsed < 100*time.Millisecond {
-		fmt.Fprintf(p.w, "\rEpoch %d/%d\n", b.Epoch, p.epochs)
+	if b.Step == 1 {
+		fmt.Fprintf(p.w, "Epoch %d/%d\n", b.Epoch, p.epochs)
+	} else if b.Step != b.Steps && time.Since(p.last) < 100*time.Millisecond {
+		return // redraw at most ten times a second
 	}
+	p.last = time.Now()
 	const width = 30
 	done := width * b.Step / b.Steps
 	bar := strings.Repeat("=", done) + strings.Repeat(".", width-done)
@@ -269,9 +280,12 @@ func (p *progress) OnBatchEnd(b nn.BatchInfo) {
 		bar = bar[:done] + ">" + bar[done+1:]
 	}
 	rate := float64(b.Samples) / b.Elapsed.Seconds()
-	eta := time.Duration(float64(b.Elapsed) * float64(b.Steps-b.Step) / float64(b.Step)).Round(time.Second)
-	fmt.Fprintf(p.w, "\r%5d/%d [%s] loss: %.4f - accuracy: %.4f - %.0f samples/s - ETA %v ",
-		b.Step, b.Steps, bar, b.Loss, b.Accuracy, rate, eta)
+	timing := fmt.Sprintf("ETA %.1fs", b.Elapsed.Seconds()*float64(b.Steps-b.Step)/float64(b.Step))
+	if b.Step == b.Steps {
+		timing = fmt.Sprintf("%.2fs", b.Elapsed.Seconds())
+	}
+	fmt.Fprintf(p.w, "\r\033[K%5d/%d [%s] - %s - loss: %.4f - accuracy: %.4f - %.0f samples/s",
+		b.Step, b.Steps, bar, timing, b.Loss, b.Accuracy, rate)
 }
 
 func (p *progress) OnEpochEnd(_ *nn.Model, e nn.EpochInfo) (bool, error) {
