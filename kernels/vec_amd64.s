@@ -2128,24 +2128,22 @@ row:
 	VBROADCASTSS f32_ff800000<>+0(SB), Z0
 
 maxBlock:
-	CMPQ         R9, $0x00000010
-	JB           maxVector
-	VBROADCASTSS f32_ff800000<>+0(SB), Z1
-	VMOVUPS      (R8), Z1
-	VMAXPS       Z1, Z0, Z0
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, R9
-	JMP          maxBlock
+	CMPQ    R9, $0x00000010
+	JB      maxVector
+	VMOVUPS (R8), Z1
+	VMAXPS  Z1, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     maxBlock
 
 maxVector:
-	CMPQ         R9, $0x00000010
-	JB           maxTail
-	VBROADCASTSS f32_ff800000<>+0(SB), Z1
-	VMOVUPS      (R8), Z1
-	VMAXPS       Z1, Z0, Z0
-	ADDQ         $0x00000040, R8
-	SUBQ         $0x00000010, R9
-	JMP          maxVector
+	CMPQ    R9, $0x00000010
+	JB      maxTail
+	VMOVUPS (R8), Z1
+	VMAXPS  Z1, Z0, Z0
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, R9
+	JMP     maxVector
 
 maxTail:
 	TESTQ        R9, R9
@@ -4213,24 +4211,22 @@ row:
 	VBROADCASTSS f32_ff800000<>+0(SB), Y0
 
 maxBlock:
-	CMPQ         R9, $0x00000008
-	JB           maxVector
-	VBROADCASTSS f32_ff800000<>+0(SB), Y1
-	VMOVUPS      (R8), Y1
-	VMAXPS       Y1, Y0, Y0
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, R9
-	JMP          maxBlock
+	CMPQ    R9, $0x00000008
+	JB      maxVector
+	VMOVUPS (R8), Y1
+	VMAXPS  Y1, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
+	JMP     maxBlock
 
 maxVector:
-	CMPQ         R9, $0x00000008
-	JB           maxTail
-	VBROADCASTSS f32_ff800000<>+0(SB), Y1
-	VMOVUPS      (R8), Y1
-	VMAXPS       Y1, Y0, Y0
-	ADDQ         $0x00000020, R8
-	SUBQ         $0x00000008, R9
-	JMP          maxVector
+	CMPQ    R9, $0x00000008
+	JB      maxTail
+	VMOVUPS (R8), Y1
+	VMAXPS  Y1, Y0, Y0
+	ADDQ    $0x00000020, R8
+	SUBQ    $0x00000008, R9
+	JMP     maxVector
 
 maxTail:
 	TESTQ        R9, R9

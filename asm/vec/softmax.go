@@ -40,7 +40,7 @@ func softmaxStats(t simd.Tier) {
 	acc := t.Const(float32(math.Inf(-1)))
 	t.Stream("max", left, []GPVirtual{p}, 1, func(s simd.Step) {
 		v := t.Vec()
-		s.LoadFill(p, 0, t.Const(float32(math.Inf(-1))), v)
+		s.LoadFill(p, 0, float32(math.Inf(-1)), v)
 		VMAXPS(v, acc, acc)
 	})
 	m := t.Vec()

@@ -30,10 +30,10 @@ func (s Step) Load(p Register, j int, dst VecVirtual) {
 }
 
 // LoadFill loads vector j from p into dst; on the tail step the lanes past the end take
-// the lanes of fill instead.
-func (s Step) LoadFill(p Register, j int, fill, dst VecVirtual) {
+// the value fill instead.
+func (s Step) LoadFill(p Register, j int, fill float32, dst VecVirtual) {
 	if s.Tail() {
-		s.Mask.LoadMaskedFill(s.At(p, j), fill, dst)
+		s.Mask.LoadMaskedFill(s.At(p, j), s.Tier.Const(fill), dst)
 		return
 	}
 	VMOVUPS(s.At(p, j), dst)
