@@ -227,16 +227,24 @@ func TestKillAndResume(t *testing.T) {
 	if err := run.Start(); err != nil {
 		t.Fatal(err)
 	}
-	for { // the first checkpoint appears at the end of epoch 1
-		if _, err := os.Stat(killed); err == nil {
-			break
+	exited := make(chan error, 1)
+	go func() { exited <- run.Wait() }()
+	deadline := time.After(2 * time.Minute)
+	for waiting := true; waiting; { // the first checkpoint appears at the end of epoch 1
+		select {
+		case err := <-exited:
+			t.Fatalf("the run ended (%v) before its first checkpoint", err)
+		case <-deadline:
+			run.Process.Kill()
+			t.Fatal("no checkpoint after 2 minutes")
+		case <-time.After(2 * time.Millisecond):
+			_, err := os.Stat(killed)
+			waiting = err != nil
 		}
-		time.Sleep(2 * time.Millisecond)
 	}
 	time.Sleep(100 * time.Millisecond) // into epoch 2
 	run.Process.Signal(syscall.SIGKILL)
-	err := run.Wait()
-	if err == nil {
+	if err := <-exited; err == nil {
 		t.Fatal("the run finished before it could be killed")
 	}
 	m, err := nn.Load(killed)
