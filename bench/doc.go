@@ -1,13 +1,22 @@
-// Package bench holds lanes' benchmark suites: every kernel on every tier this machine can
-// run, side by side in one run, with the figure that matters reported as a metric (GB/s for
-// vector kernels).
+// Package bench holds lanes' benchmark suites and the code behind `lanes bench`: every
+// kernel on every tier this machine can run, side by side in one run, with the figure that
+// matters as a metric: GFLOPS for Sgemm (gonum's beside it), GB/s for the vector kernels,
+// samples/s for a training step of the MNIST MLP.
 //
-// Run them, and compare tiers or commits with benchstat (golang.org/x/perf/cmd/benchstat):
+// Names are <kernel>/<tier>/<case>, with /threads=<n> where the thread count varies:
 //
-//	go test -run '^$' -bench . -count 10 ./bench/ > new.txt
+//	BenchmarkSgemm/avx2/32x784x128/threads=1
+//	BenchmarkSoftmax/generic/256x1000
+//	BenchmarkTrainStep/avx2/batch32
+//
+// Compare two commits with benchstat (golang.org/x/perf/cmd/benchstat), several runs each:
+//
+//	go test -run '^$' -bench 'Sgemm/avx2' -count 10 ./bench/ > old.txt
+//	(change, rebuild)
+//	go test -run '^$' -bench 'Sgemm/avx2' -count 10 ./bench/ > new.txt
 //	benchstat old.txt new.txt
 //
-// Sub-benchmark names are <kernel>/<tier>/<size>, so benchstat can put tiers in columns:
-//
-//	benchstat -col /tier new.txt   (after naming the tier key, see benchstat's docs)
+// Compare tiers within one file by filtering on the tier element of the name, for example
+// `benchstat -filter '/avx2' new.txt` against `benchstat -filter '/generic' new.txt`, or
+// run `lanes bench`, which prints the tiers as columns.
 package bench
