@@ -16,7 +16,7 @@
 //	go test -run '^$' -bench 'Sgemm/avx2' -count 10 ./bench/ > new.txt
 //	benchstat old.txt new.txt
 //
-// Compare tiers within one file by filtering on the tier element of the name, for example
-// `benchstat -filter '/avx2' new.txt` against `benchstat -filter '/generic' new.txt`, or
-// run `lanes bench`, which prints the tiers as columns.
+// Select one tier's rows from a file with a filter on the full name, for example
+// `benchstat -filter '.fullname:/\/avx2\//' new.txt`; `lanes bench` prints the tiers as
+// columns of one table.
 package bench
