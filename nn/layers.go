@@ -80,6 +80,7 @@ func (d *Dense) initialize(r *rand.Rand) {
 	clear(d.B.Value.Data())
 }
 
+// Forward returns x W + b for the batch x ([rows, In]).
 func (d *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.Rank() != 2 || x.Dim(1) != d.In {
 		return nil, fmt.Errorf("dense %dx%d: input %v: %w", d.In, d.Out, x.Shape(), tensor.ErrShape)
@@ -92,6 +93,8 @@ func (d *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return y, tensor.AddRowVectorInto(y, y, d.B.Value)
 }
 
+// Backward sets dW = x^T dy and db = the column sums of dy, and returns dx = dy W^T
+// (nil when NoInputGrad is set).
 func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if d.x == nil {
 		return nil, fmt.Errorf("dense: Backward before Forward")
@@ -110,7 +113,9 @@ func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	return dx, tensor.MatMulInto(dx, dy, d.W.Value, false, true)
 }
 
+// Params returns the weight and the bias.
 func (d *Dense) Params() []*Param { return []*Param{&d.W, &d.B} }
+// Spec describes the layer for checkpoints.
 func (d *Dense) Spec() LayerSpec  { return LayerSpec{Type: "dense", In: d.In, Out: d.Out} }
 
 // activation is a parameter-free element-wise layer. It keeps what its backward needs:
@@ -185,6 +190,7 @@ type Softmax struct {
 // NewSoftmax returns a row-wise softmax layer.
 func NewSoftmax() *Softmax { return &Softmax{} }
 
+// Forward returns the row-wise softmax of x.
 func (s *Softmax) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	if x.Rank() != 2 {
 		return nil, fmt.Errorf("softmax: input %v is not a batch of rows: %w", x.Shape(), tensor.ErrShape)
@@ -211,7 +217,9 @@ func (s *Softmax) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	return dx, nil
 }
 
+// Params returns nil: softmax has no parameters.
 func (s *Softmax) Params() []*Param { return nil }
+// Spec describes the layer for checkpoints.
 func (s *Softmax) Spec() LayerSpec  { return LayerSpec{Type: "softmax"} }
 
 // Sequential runs layers one after another.

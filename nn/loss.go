@@ -20,8 +20,10 @@ type Loss interface {
 // fused kernel.
 type SparseCrossEntropy struct{}
 
+// Name is the loss as Keras names it.
 func (SparseCrossEntropy) Name() string { return "sparse_categorical_crossentropy" }
 
+// Compute returns the mean cross-entropy and writes its gradient into grad.
 func (SparseCrossEntropy) Compute(grad, pred *tensor.Tensor, labels []int32) (float32, error) {
 	rows, cols, err := checkLoss(grad, pred, labels)
 	if err != nil {
@@ -39,8 +41,10 @@ func (SparseCrossEntropy) Compute(grad, pred *tensor.Tensor, labels []int32) (fl
 // the label, summed over columns and divided by the number of columns (Keras' MSE).
 type MeanSquaredError struct{}
 
+// Name is the loss as Keras names it.
 func (MeanSquaredError) Name() string { return "mean_squared_error" }
 
+// Compute returns the mean squared error against one-hot labels and writes its gradient.
 func (MeanSquaredError) Compute(grad, pred *tensor.Tensor, labels []int32) (float32, error) {
 	rows, cols, err := checkLoss(grad, pred, labels)
 	if err != nil {

@@ -26,6 +26,7 @@ type TensorData struct {
 	Y []int32
 }
 
+// Len, Features and Batch make TensorData a Dataset.
 func (d TensorData) Len() int      { return d.X.Dim(0) }
 func (d TensorData) Features() int { return d.X.Dim(1) }
 func (d TensorData) Batch(x []float32, labels []int32, idx []int) {
@@ -368,8 +369,11 @@ type EarlyStopping struct {
 	weights map[string][]float32
 }
 
+// OnBatchEnd does nothing: EarlyStopping decides at epoch ends.
 func (es *EarlyStopping) OnBatchEnd(BatchInfo) {}
 
+// OnEpochEnd records the monitored figure and stops training when it has not improved
+// for Patience epochs.
 func (es *EarlyStopping) OnEpochEnd(m *Model, e EpochInfo) (bool, error) {
 	name := es.Monitor
 	if name == "" {

@@ -28,6 +28,7 @@ type SGD struct {
 	step     int
 }
 
+// Step applies one update: w -= lr*g, or through the velocity with momentum.
 func (o *SGD) Step(params []NamedParam) {
 	lr := o.LR
 	if lr == 0 {
@@ -53,10 +54,12 @@ func (o *SGD) Step(params []NamedParam) {
 	}
 }
 
+// State returns the velocities and the step count.
 func (o *SGD) State() (map[string]*tensor.Tensor, int) {
 	return prefixed(o.velocity, "velocity"), o.step
 }
 
+// SetState restores what State returned.
 func (o *SGD) SetState(state map[string]*tensor.Tensor, step int) error {
 	o.velocity = unprefixed(state, "velocity")
 	o.step = step
@@ -96,6 +99,7 @@ func orDefault(x, def float32) float32 {
 	return x
 }
 
+// Step applies one Adam update to every parameter with the fused kernel.
 func (o *Adam) Step(params []NamedParam) {
 	o.step++
 	lr, b1, b2, eps := orDefault(o.LR, 0.001), orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-7)
@@ -105,6 +109,7 @@ func (o *Adam) Step(params []NamedParam) {
 	}
 }
 
+// State returns the first and second moments and the step count.
 func (o *Adam) State() (map[string]*tensor.Tensor, int) {
 	s := prefixed(o.m, "m")
 	for k, t := range prefixed(o.v, "v") {
@@ -113,6 +118,7 @@ func (o *Adam) State() (map[string]*tensor.Tensor, int) {
 	return s, o.step
 }
 
+// SetState restores what State returned.
 func (o *Adam) SetState(state map[string]*tensor.Tensor, step int) error {
 	o.m, o.v = unprefixed(state, "m"), unprefixed(state, "v")
 	if len(o.m) != len(o.v) {

@@ -16,6 +16,7 @@ type ShapeError struct {
 	Reason string
 }
 
+// Error reads like "matmul: [32 784] x [128 10]: inner dimensions differ".
 func (e *ShapeError) Error() string {
 	parts := make([]string, len(e.Shapes))
 	for i, s := range e.Shapes {
