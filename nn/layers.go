@@ -115,8 +115,9 @@ func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 
 // Params returns the weight and the bias.
 func (d *Dense) Params() []*Param { return []*Param{&d.W, &d.B} }
+
 // Spec describes the layer for checkpoints.
-func (d *Dense) Spec() LayerSpec  { return LayerSpec{Type: "dense", In: d.In, Out: d.Out} }
+func (d *Dense) Spec() LayerSpec { return LayerSpec{Type: "dense", In: d.In, Out: d.Out} }
 
 // activation is a parameter-free element-wise layer. It keeps what its backward needs:
 // the input (ReLU, GELU) or the output (Sigmoid, Tanh).
@@ -219,8 +220,9 @@ func (s *Softmax) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 
 // Params returns nil: softmax has no parameters.
 func (s *Softmax) Params() []*Param { return nil }
+
 // Spec describes the layer for checkpoints.
-func (s *Softmax) Spec() LayerSpec  { return LayerSpec{Type: "softmax"} }
+func (s *Softmax) Spec() LayerSpec { return LayerSpec{Type: "softmax"} }
 
 // Sequential runs layers one after another.
 type Sequential struct {
