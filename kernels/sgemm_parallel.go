@@ -14,7 +14,7 @@ const minParallelWork = 1 << 20
 // result does not depend on the number of workers.
 func runGemm(g *gemmConfig, p *gemmProblem) {
 	work := float64(p.m) * float64(p.n) * float64(p.k) // multiply-adds; float64 cannot overflow
-	workers := min(Threads(), int(work/minParallelWork)+1)
+	workers := min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
 	// Split the dimension that has more register tiles, in whole tiles.
 	tilesM, tilesN := (p.m+g.mr-1)/g.mr, (p.n+g.nr-1)/g.nr
 	splitN := tilesN >= tilesM
