@@ -190,16 +190,22 @@ func load(path string) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	size := st.Size()
-	var n uint64
-	if err := binary.Read(f, binary.LittleEndian, &n); err != nil {
+	return Read(f, st.Size())
+}
+
+// Read is Load from any source: size bytes of a checkpoint readable at r (an open file,
+// or a bytes.Reader over one held in memory). Errors do not name a file.
+func Read(f io.ReaderAt, size int64) (*Model, error) {
+	var head [8]byte
+	if _, err := f.ReadAt(head[:], 0); err != nil {
 		return nil, errors.New("file too short for a safetensors header")
 	}
+	n := binary.LittleEndian.Uint64(head[:])
 	if n > maxHeader || int64(n) > size-8 {
 		return nil, fmt.Errorf("header length %d does not fit in a file of %d bytes", n, size)
 	}
 	hdr := make([]byte, n)
-	if _, err := io.ReadFull(f, hdr); err != nil {
+	if _, err := f.ReadAt(hdr, 8); err != nil {
 		return nil, fmt.Errorf("reading the header: %w", err)
 	}
 	var raw map[string]json.RawMessage
@@ -304,6 +310,7 @@ func load(path string) (*Model, error) {
 			return nil, err
 		}
 	}
+	var err error
 	if m.Epoch, err = metaInt(meta, "epoch"); err != nil {
 		return nil, err
 	}

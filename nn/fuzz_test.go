@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"testing"
@@ -23,11 +24,7 @@ func FuzzLoad(f *testing.F) {
 	f.Add(raw[:8])
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := filepath.Join(dir, "in")
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		m, err := Load(p)
+		m, err := Read(bytes.NewReader(data), int64(len(data)))
 		if err != nil {
 			return
 		}

@@ -55,15 +55,20 @@ func ReadLabels(path string, classes int) ([]int32, error) {
 // is read as it arrives, never allocated from the header's claim, and must match that
 // claim exactly.
 func readIDX(path string, magic uint32) ([]int, []byte, error) {
-	fail := func(format string, a ...any) ([]int, []byte, error) {
-		return nil, nil, fmt.Errorf("mnist: %s: %s", path, fmt.Sprintf(format, a...))
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("mnist: %w", err)
 	}
 	defer f.Close()
-	br := bufio.NewReader(f)
+	return parseIDX(path, f, magic)
+}
+
+// parseIDX is readIDX on an open stream; name is what errors call it.
+func parseIDX(name string, in io.Reader, magic uint32) ([]int, []byte, error) {
+	fail := func(format string, a ...any) ([]int, []byte, error) {
+		return nil, nil, fmt.Errorf("mnist: %s: %s", name, fmt.Sprintf(format, a...))
+	}
+	br := bufio.NewReader(in)
 	var r io.Reader = br
 	if head, err := br.Peek(2); err == nil && head[0] == 0x1f && head[1] == 0x8b {
 		gz, err := gzip.NewReader(br)
