@@ -24,23 +24,33 @@ var avoFeatures = map[string]cpuid.FeatureID{
 
 var baseline = map[string]bool{"SSE": true, "SSE2": true, "CMOV": true, "MMX+": true}
 
-// TestGuardsCoverGeneratedCode reads the instruction sets avo recorded for every generated
-// function and checks that the dispatch guard of the function's tier requires each one: a
-// guard that forgot one would pass every test here and die with SIGILL on an older CPU.
-func TestGuardsCoverGeneratedCode(t *testing.T) {
+// generatedAssembly returns the source of every generated .s file, by file name.
+func generatedAssembly(t *testing.T) map[string]string {
+	t.Helper()
 	files, _ := filepath.Glob("*_amd64.s")
 	if len(files) == 0 {
 		t.Fatal("no generated assembly found")
 	}
-	text := regexp.MustCompile(`(?m)^// Requires: (.*)\nTEXT ·(\w+)\(SB\)`)
-	tiers := map[string]*tier{"AVX512": avx512Tier, "AVX2": avx2Tier}
-	checked := 0
+	srcs := map[string]string{}
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range text.FindAllStringSubmatch(string(src), -1) {
+		srcs[f] = string(src)
+	}
+	return srcs
+}
+
+// TestGuardsCoverGeneratedCode reads the instruction sets avo recorded for every generated
+// function and checks that the dispatch guard of the function's tier requires each one: a
+// guard that forgot one would pass every test here and die with SIGILL on an older CPU.
+func TestGuardsCoverGeneratedCode(t *testing.T) {
+	text := regexp.MustCompile(`(?m)^// Requires: (.*)\nTEXT ·(\w+)\(SB\)`)
+	tiers := map[string]*tier{"AVX512": avx512Tier, "AVX2": avx2Tier}
+	checked := 0
+	for f, src := range generatedAssembly(t) {
+		for _, m := range text.FindAllStringSubmatch(src, -1) {
 			fn := m[2]
 			var tr *tier
 			for suffix, candidate := range tiers {
@@ -75,16 +85,11 @@ func TestGuardsCoverGeneratedCode(t *testing.T) {
 // 16-31: those exist only with AVX-512 (EVEX encoding), and avo's register allocator, which
 // does not know the tier, hands them out when a function needs more than 16.
 func TestAVX2CodeStaysInVEXRegisters(t *testing.T) {
-	files, _ := filepath.Glob("*_amd64.s")
 	text := regexp.MustCompile(`(?s)TEXT ·(\w+AVX2)\(SB\)(.*?)\n\s*RET\n`)
 	high := regexp.MustCompile(`\b[XYZ](1[6-9]|2[0-9]|3[01])\b`)
 	checked := 0
-	for _, f := range files {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range text.FindAllStringSubmatch(string(src), -1) {
+	for f, src := range generatedAssembly(t) {
+		for _, m := range text.FindAllStringSubmatch(src, -1) {
 			if r := high.FindString(m[2]); r != "" {
 				t.Errorf("%s: %s uses %s, an AVX-512 register", f, m[1], r)
 			}
