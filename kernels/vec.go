@@ -1,20 +1,12 @@
 package kernels
 
-import "fmt"
-
 // maxChunk bounds the elements one assembly call handles, so that no call runs long enough
 // to hold up a garbage-collector stop-the-world (assembly cannot be preempted).
 const maxChunk = 1 << 16
 
-func checkSameLen(fn string, x, y []float32) {
-	if len(x) != len(y) {
-		panic(fmt.Sprintf("kernels: %s: len(x) = %d, len(y) = %d: lengths differ", fn, len(x), len(y)))
-	}
-}
-
 // Axpy computes y += alpha*x. x and y must have the same length; they may be the same slice.
 func Axpy(alpha float32, x, y []float32) {
-	checkSameLen("Axpy", x, y)
+	checkLen("Axpy", "y", len(y), len(x))
 	raceRead(x)
 	raceWrite(y)
 	axpy := impl().axpy
@@ -39,7 +31,7 @@ func Scale(alpha float32, x []float32) {
 // Dot returns the sum of x[i]*y[i]. x and y must have the same length. The order of the
 // additions differs between tiers, so results agree to rounding, not bit for bit.
 func Dot(x, y []float32) float32 {
-	checkSameLen("Dot", x, y)
+	checkLen("Dot", "y", len(y), len(x))
 	raceRead(x)
 	raceRead(y)
 	dot := impl().dot
