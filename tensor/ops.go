@@ -129,25 +129,30 @@ func SubInto(dst, a, b *Tensor) error {
 // axpyInto sets dst = a + alpha*b, shapes already checked.
 func axpyInto(dst, a, b *Tensor, alpha float32) error {
 	switch {
-	case dst.data_(0) == b.data_(0) && alpha == 1: // dst is b: b += a
+	case dst.sameStorage(b) && alpha == 1: // dst is b: b += a
 		kernels.Axpy(1, a.data, dst.data)
-	case dst.data_(0) == b.data_(0): // dst is b: b = a + alpha*b, elementwise in place
+	case dst.sameStorage(b): // dst is b: b = a + alpha*b, elementwise in place
 		for i, v := range a.data {
 			dst.data[i] = v + alpha*dst.data[i]
 		}
 	default:
-		copy(dst.data, a.data)
+		copyInto(dst, a)
 		kernels.Axpy(alpha, b.data, dst.data)
 	}
 	return nil
 }
 
-// data_ is the address of element i, for telling whether two tensors are the same storage.
-func (t *Tensor) data_(i int) *float32 {
-	if len(t.data) == 0 {
-		return nil
+// sameStorage reports whether t and u start at the same element: the same tensor, or views
+// of the same data from the same place.
+func (t *Tensor) sameStorage(u *Tensor) bool {
+	return len(t.data) > 0 && len(u.data) > 0 && &t.data[0] == &u.data[0]
+}
+
+// copyInto copies a's elements into dst, unless dst already is a.
+func copyInto(dst, a *Tensor) {
+	if !dst.sameStorage(a) {
+		copy(dst.data, a.data)
 	}
-	return &t.data[i]
 }
 
 // Mul returns a * b, element by element.
@@ -186,7 +191,7 @@ func ScaleInto(dst, a *Tensor, s float32) error {
 	if err := checkDst("scale", dst, a.shape...); err != nil {
 		return err
 	}
-	copy(dst.data, a.data)
+	copyInto(dst, a)
 	kernels.Scale(s, dst.data)
 	return nil
 }
@@ -206,7 +211,7 @@ func AddRowVectorInto(dst, a, v *Tensor) error {
 	if err := checkDst("addrowvector", dst, rows, cols); err != nil {
 		return err
 	}
-	copy(dst.data, a.data)
+	copyInto(dst, a)
 	kernels.AddBias(dst.data, v.data, rows, cols)
 	return nil
 }
