@@ -70,6 +70,24 @@ func BenchmarkScale(b *testing.B) {
 	})
 }
 
+// BenchmarkBytesToFloat32 converts one MNIST batch of 32 images of pixels (784 bytes each),
+// counted as 5 bytes an element (one read, four written).
+func BenchmarkBytesToFloat32(b *testing.B) {
+	forEachTier(b, func(b *testing.B) {
+		const n = 32 * 784
+		src, dst := make([]byte, n), make([]float32, n)
+		for i := range src {
+			src[i] = byte(i)
+		}
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			for b.Loop() {
+				kernels.BytesToFloat32(dst, src, 1.0/255)
+			}
+			reportGBs(b, 5*n)
+		})
+	})
+}
+
 var softmaxShapes = [][2]int{{32, 10}, {256, 1000}, {4096, 1000}, {64, 32000}}
 
 // BenchmarkSoftmax reports GB/s as the baselines count it: 8 bytes (read + write) an element.

@@ -20,6 +20,10 @@ type tier struct {
 	dot   func(x, y []float32) float32
 	gemm  *gemmConfig
 
+	// bytesToFloat32 converts whole vectors: len(dst) is a multiple of 16, the widest tier's
+	// vector, and the exported function converts the rest in Go.
+	bytesToFloat32 func(dst []float32, src []byte, scale float32)
+
 	exp, relu, sigmoid, tanh, gelu                            func(dst, src []float32)
 	reluBackward, sigmoidBackward, tanhBackward, geluBackward func(dst, grad, x []float32)
 	softmaxStats                                              func(stats, dst, src []float32, cols int)
@@ -37,6 +41,8 @@ var genericTier = &tier{
 	scale: scaleGeneric,
 	dot:   dotGeneric,
 	gemm:  genericGemm,
+
+	bytesToFloat32: bytesToFloat32Generic,
 
 	exp: expGeneric, relu: reluGeneric, sigmoid: sigmoidGeneric, tanh: tanhGeneric, gelu: geluGeneric,
 	reluBackward: reluBackwardGeneric, sigmoidBackward: sigmoidBackwardGeneric,

@@ -18,6 +18,14 @@ func scaleGeneric(alpha float32, x []float32) {
 	}
 }
 
+// bytesToFloat32Generic: for i := range dst { dst[i] = float32(src[i]) * scale }
+func bytesToFloat32Generic(dst []float32, src []byte, scale float32) {
+	src = src[:len(dst)]
+	for i, b := range src {
+		dst[i] = float32(b) * scale
+	}
+}
+
 // dotGeneric: for i, v := range x { sum += v * y[i] }, with four partial sums so the
 // additions do not wait on one another.
 func dotGeneric(x, y []float32) float32 {

@@ -54,6 +54,19 @@ func guardedSlice(t testing.TB, r *rand.Rand, n int, e edge) []float32 {
 	return s
 }
 
+// guardedBytes returns n bytes against an inaccessible page, filled from r.
+func guardedBytes(t testing.TB, r *rand.Rand, n int, e edge) []byte {
+	f := guardedSlice(t, r, (n+3)/4, e)
+	if n == 0 {
+		return []byte{}
+	}
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&f[0])), 4*len(f))
+	if e == atEnd {
+		return b[len(b)-n:]
+	}
+	return b[:n]
+}
+
 func TestVectorKernelsAgainstGuardPages(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(51, 52))
@@ -64,6 +77,7 @@ func TestVectorKernelsAgainstGuardPages(t *testing.T) {
 				Axpy(0.5, x, y)
 				Scale(2, y)
 				Dot(x, y)
+				BytesToFloat32(d, guardedBytes(t, r, n, e), 1.0/255)
 				for _, f := range []func(dst, src []float32){Exp, ReLU, Sigmoid, Tanh, GELU} {
 					f(d, x)
 				}

@@ -4,5 +4,5 @@ package kernels
 
 // Without the race detector, the annotations cost nothing.
 
-func raceRead(s []float32)  {}
-func raceWrite(s []float32) {}
+func raceRead[T element](s []T)  {}
+func raceWrite[T element](s []T) {}

@@ -11,14 +11,14 @@ import (
 // memory it reads and writes (whatever the tier, so that -race on any machine checks the
 // same thing).
 
-func raceRead(s []float32) {
+func raceRead[T element](s []T) {
 	if len(s) > 0 {
-		runtime.RaceReadRange(unsafe.Pointer(&s[0]), 4*len(s))
+		runtime.RaceReadRange(unsafe.Pointer(&s[0]), int(unsafe.Sizeof(s[0]))*len(s))
 	}
 }
 
-func raceWrite(s []float32) {
+func raceWrite[T element](s []T) {
 	if len(s) > 0 {
-		runtime.RaceWriteRange(unsafe.Pointer(&s[0]), 4*len(s))
+		runtime.RaceWriteRange(unsafe.Pointer(&s[0]), int(unsafe.Sizeof(s[0]))*len(s))
 	}
 }

@@ -16,6 +16,8 @@ var (
 		dot:   dotAVX512,
 		gemm:  avx512Gemm,
 
+		bytesToFloat32: bytesToFloat32AVX512,
+
 		exp: expAVX512, relu: reluAVX512, sigmoid: sigmoidAVX512, tanh: tanhAVX512, gelu: geluAVX512,
 		reluBackward: reluBackwardAVX512, sigmoidBackward: sigmoidBackwardAVX512,
 		tanhBackward: tanhBackwardAVX512, geluBackward: geluBackwardAVX512,
@@ -29,6 +31,8 @@ var (
 		scale:    scaleAVX2,
 		dot:      dotAVX2,
 		gemm:     avx2Gemm,
+
+		bytesToFloat32: bytesToFloat32AVX2,
 
 		exp: expAVX2, relu: reluAVX2, sigmoid: sigmoidAVX2, tanh: tanhAVX2, gelu: geluAVX2,
 		reluBackward: reluBackwardAVX2, sigmoidBackward: sigmoidBackwardAVX2,

@@ -4,6 +4,10 @@ package kernels
 // to hold up a garbage-collector stop-the-world (assembly cannot be preempted).
 const maxChunk = 1 << 16
 
+// vectorFloats is the widest tier's vector (AVX-512: 16 floats), a multiple of every other's:
+// kernels that leave tails to Go get lengths rounded down to it.
+const vectorFloats = 16
+
 // Axpy computes y += alpha*x. x and y must have the same length; they may be the same slice.
 func Axpy(alpha float32, x, y []float32) {
 	checkLen("Axpy", "y", len(y), len(x))
@@ -15,6 +19,24 @@ func Axpy(alpha float32, x, y []float32) {
 		x, y = x[maxChunk:], y[maxChunk:]
 	}
 	axpy(alpha, x, y)
+}
+
+// element is what kernels read and write: floats, and the bytes of images.
+type element interface{ float32 | byte }
+
+// BytesToFloat32 computes dst[i] = float32(src[i]) * scale, the conversion of 8-bit pixels
+// to floats (scale 1.0/255 maps them to [0, 1]). dst and src must have the same length.
+func BytesToFloat32(dst []float32, src []byte, scale float32) {
+	checkLen("BytesToFloat32", "src", len(src), len(dst))
+	raceRead(src)
+	raceWrite(dst)
+	convert := impl().bytesToFloat32
+	for len(dst) >= vectorFloats {
+		n := min(len(dst), maxChunk) &^ (vectorFloats - 1)
+		convert(dst[:n], src[:n], scale)
+		dst, src = dst[n:], src[n:]
+	}
+	bytesToFloat32Generic(dst, src, scale)
 }
 
 // Scale computes x *= alpha.

@@ -2611,6 +2611,54 @@ adamDone:
 	VZEROUPPER
 	RET
 
+// func bytesToFloat32AVX512(dst []float32, src []byte, scale float32)
+// Requires: AVX, AVX512F
+TEXT ·bytesToFloat32AVX512(SB), NOSPLIT, $0-52
+	VBROADCASTSS scale+48(FP), Z0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+block:
+	CMPQ      DX, $0x00000040
+	JB        vector
+	VPMOVZXBD (CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (AX)
+	VPMOVZXBD 16(CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 64(AX)
+	VPMOVZXBD 32(CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 128(AX)
+	VPMOVZXBD 48(CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, 192(AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000100, AX
+	SUBQ      $0x00000040, DX
+	JMP       block
+
+vector:
+	CMPQ      DX, $0x00000010
+	JB        done
+	VPMOVZXBD (CX), Z1
+	VCVTDQ2PS Z1, Z1
+	VMULPS    Z0, Z1, Z1
+	VMOVUPS   Z1, (AX)
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000040, AX
+	SUBQ      $0x00000010, DX
+	JMP       vector
+
+done:
+	VZEROUPPER
+	RET
+
 // func axpyAVX2(alpha float32, x []float32, y []float32)
 // Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
@@ -4684,5 +4732,53 @@ adamTail:
 	VMASKMOVPS   Y13, Y9, (AX)
 
 adamDone:
+	VZEROUPPER
+	RET
+
+// func bytesToFloat32AVX2(dst []float32, src []byte, scale float32)
+// Requires: AVX, AVX2
+TEXT ·bytesToFloat32AVX2(SB), NOSPLIT, $0-52
+	VBROADCASTSS scale+48(FP), Y0
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         src_base+24(FP), CX
+	MOVQ         dst_len+8(FP), DX
+
+block:
+	CMPQ      DX, $0x00000020
+	JB        vector
+	VPMOVZXBD (CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	VPMOVZXBD 8(CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   Y1, 32(AX)
+	VPMOVZXBD 16(CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   Y1, 64(AX)
+	VPMOVZXBD 24(CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   Y1, 96(AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000080, AX
+	SUBQ      $0x00000020, DX
+	JMP       block
+
+vector:
+	CMPQ      DX, $0x00000008
+	JB        done
+	VPMOVZXBD (CX), Y1
+	VCVTDQ2PS Y1, Y1
+	VMULPS    Y0, Y1, Y1
+	VMOVUPS   Y1, (AX)
+	ADDQ      $0x00000008, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x00000008, DX
+	JMP       vector
+
+done:
 	VZEROUPPER
 	RET

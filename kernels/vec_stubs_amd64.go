@@ -79,6 +79,11 @@ func rowsAffineAVX512(dst []float32, src []float32, coef []float32, cols int)
 //go:noescape
 func adamAVX512(p []float32, g []float32, m []float32, v []float32, h *[9]float32)
 
+// for i := range dst { dst[i] = float32(src[i]) * scale }
+//
+//go:noescape
+func bytesToFloat32AVX512(dst []float32, src []byte, scale float32)
+
 // for i, v := range x { y[i] += alpha * v }
 //
 //go:noescape
@@ -153,3 +158,8 @@ func rowsAffineAVX2(dst []float32, src []float32, coef []float32, cols int)
 //
 //go:noescape
 func adamAVX2(p []float32, g []float32, m []float32, v []float32, h *[9]float32)
+
+// for i := range dst { dst[i] = float32(src[i]) * scale }
+//
+//go:noescape
+func bytesToFloat32AVX2(dst []float32, src []byte, scale float32)

@@ -104,6 +104,34 @@ func TestScale(t *testing.T) {
 	})
 }
 
+func TestBytesToFloat32(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		lengths := []int{maxChunk - 1, maxChunk + 17, 2*maxChunk + 5}
+		for n := 0; n <= maxTestLen; n++ {
+			lengths = append(lengths, n)
+		}
+		for _, n := range lengths {
+			buf := make([]byte, n+n%7)
+			for i := range buf {
+				buf[i] = byte(r.Uint32())
+			}
+			src := buf[n%7:] // any alignment
+			for _, scale := range []float32{1.0 / 255, -3.5} {
+				g := newGuarded(n, n%3)
+				dst := g.s()
+				BytesToFloat32(dst, src, scale)
+				for i, b := range src {
+					if want := float32(b) * scale; dst[i] != want { // one rounding: exact agreement
+						t.Fatalf("n=%d: dst[%d] = %v, want %v (byte %d, scale %v)", n, i, dst[i], want, b, scale)
+					}
+				}
+				g.check(t, fmt.Sprintf("BytesToFloat32 n=%d", n))
+			}
+		}
+	})
+}
+
 func TestDot(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(7, 8))
@@ -170,8 +198,9 @@ func TestLongVectors(t *testing.T) {
 
 func TestLengthMismatchPanics(t *testing.T) {
 	for name, f := range map[string]func(){
-		"Axpy": func() { Axpy(1, make([]float32, 3), make([]float32, 4)) },
-		"Dot":  func() { Dot(make([]float32, 5), make([]float32, 4)) },
+		"Axpy":           func() { Axpy(1, make([]float32, 3), make([]float32, 4)) },
+		"Dot":            func() { Dot(make([]float32, 5), make([]float32, 4)) },
+		"BytesToFloat32": func() { BytesToFloat32(make([]float32, 5), make([]byte, 4), 1) },
 	} {
 		func() {
 			defer func() {

@@ -23,6 +23,7 @@ func main() {
 		softmaxStats(t)
 		rowsAffine(t)
 		adam(t)
+		bytesToFloat32(t)
 	}
 	Generate()
 	simd.CheckOutput()

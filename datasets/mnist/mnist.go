@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"strings"
+
+	"github.com/lanesml/lanes/kernels"
 )
 
 // Classes is the number of digit classes.
@@ -37,11 +39,7 @@ func (s *Set) Features() int { return s.Images.Rows * s.Images.Cols }
 func (s *Set) Batch(x []float32, labels []int32, idx []int) {
 	f := s.Features()
 	for i, e := range idx {
-		px := s.Images.Pixels[e*f : (e+1)*f]
-		row := x[i*f : (i+1)*f]
-		for j, p := range px {
-			row[j] = float32(p) * (1.0 / 255)
-		}
+		kernels.BytesToFloat32(x[i*f:(i+1)*f], s.Images.Pixels[e*f:(e+1)*f], 1.0/255)
 		labels[i] = s.Labels[e]
 	}
 }
