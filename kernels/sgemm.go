@@ -5,13 +5,13 @@ import (
 	"sync"
 )
 
-// gemmKernel computes one register tile: for r < rows, j < cols,
+// gemmKernel computes tiles register tiles down a column of C against one packed sliver b
+// of B: tile t reads A from a[t*aNext:] and writes C at c[t*mr*ldc:], for r < rows, j < cols,
 //
 //	c[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*nr+j] + beta*c[r*ldc+j]
 //
-// reading mr floats of a and nr floats of b (a packed sliver) at every step p
-// (beta == 0: C is not read).
-type gemmKernel func(k int, a []float32, aStride int, b []float32,
+// reading mr floats of a and nr floats of b at every step p (beta == 0: C is not read).
+type gemmKernel func(tiles, k int, a []float32, aNext, aStride int, b []float32,
 	c []float32, ldc int, alpha, beta float32, rows, cols int)
 
 // gemmConfig is one tier's matrix-multiply recipe: its micro-kernel's register tile and the
@@ -179,16 +179,22 @@ func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 						g.pack(buf.a[s*kc:], p.a[pc*p.lda+i:], p.lda, kc, mr, rows, true)
 					}
 				}
+				// The kernel sweeps the block's whole mr-row tiles in one call, then the
+				// partial one; A's tiles are packed slivers, or read in place when transposed.
+				full, part := mc/mr, mc%mr
+				ap, aNext, aStride := buf.a, mr*kc, mr
+				if p.transA {
+					ap, aNext, aStride = p.a[pc*p.lda+ic:], mr, p.lda
+				}
 				for jr := 0; jr < nc; jr += nr {
 					cols := min(nr, nc-jr)
-					for ir := 0; ir < mc; ir += mr {
-						rows := min(mr, mc-ir)
-						ap, aStride := buf.a[ir*kc:], mr
-						if p.transA && rows == mr {
-							ap, aStride = p.a[pc*p.lda+ic+ir:], p.lda
-						}
-						g.kernel(kc, ap, aStride, buf.b[jr*kc:],
-							p.c[(ic+ir)*p.ldc+jc+jr:], p.ldc, p.alpha, beta, rows, cols)
+					c := p.c[ic*p.ldc+jc+jr:]
+					if full > 0 {
+						g.kernel(full, kc, ap, aNext, aStride, buf.b[jr*kc:], c, p.ldc, p.alpha, beta, mr, cols)
+					}
+					if part > 0 {
+						ir := full * mr
+						g.kernel(1, kc, buf.a[ir*kc:], 0, mr, buf.b[jr*kc:], c[ir*p.ldc:], p.ldc, p.alpha, beta, part, cols)
 					}
 				}
 			}

@@ -18,20 +18,21 @@ var (
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2}
 )
 
-type asmGemmKernel func(k int, a *float32, aStride int, b *float32,
+type asmGemmKernel func(tiles, k int, a *float32, aNext, aStride int, b *float32,
 	c *float32, ldc int, alpha, beta float32, rows, cols int)
 
 // checkedKernel wraps an assembly micro-kernel so that every call first proves that each
 // float it will read or write lies inside its slices: a driver bug then panics instead of
-// corrupting memory. The checks cost a few comparisons per mr x nr x k tile.
+// corrupting memory. The checks cost a few comparisons per call of one or more tiles.
 func checkedKernel(mr, nr int, kernel asmGemmKernel) gemmKernel {
-	return func(k int, a []float32, aStride int, b []float32,
+	return func(tiles, k int, a []float32, aNext, aStride int, b []float32,
 		c []float32, ldc int, alpha, beta float32, rows, cols int) {
-		if k < 1 || rows < 1 || rows > mr || cols < 1 || cols > nr ||
-			len(a) < (k-1)*aStride+mr || len(b) < k*nr || len(c) < (rows-1)*ldc+cols {
+		if tiles < 1 || k < 1 || aNext < 0 || rows < 1 || rows > mr || cols < 1 || cols > nr ||
+			len(a) < (tiles-1)*aNext+(k-1)*aStride+mr || len(b) < k*nr ||
+			len(c) < ((tiles-1)*mr+rows-1)*ldc+cols {
 			panic("kernels: internal error: SGEMM tile outside its slices")
 		}
-		kernel(k, &a[0], aStride, &b[0], &c[0], ldc, alpha, beta, rows, cols)
+		kernel(tiles, k, &a[0], aNext, aStride, &b[0], &c[0], ldc, alpha, beta, rows, cols)
 	}
 }
 

@@ -5,8 +5,16 @@ package kernels
 var genericGemm = &gemmConfig{mr: 4, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
 	pack: packSliverGeneric}
 
-// sgemmKernelGeneric is the gemmKernel contract in plain Go, for a 4 x 4 tile.
-func sgemmKernelGeneric(k int, a []float32, aStride int, b []float32,
+// sgemmKernelGeneric is the gemmKernel contract in plain Go, for 4 x 4 tiles.
+func sgemmKernelGeneric(tiles, k int, a []float32, aNext, aStride int, b []float32,
+	c []float32, ldc int, alpha, beta float32, rows, cols int) {
+	for t := 0; t < tiles; t++ {
+		sgemmTileGeneric(k, a[t*aNext:], aStride, b, c[t*4*ldc:], ldc, alpha, beta, rows, cols)
+	}
+}
+
+// sgemmTileGeneric computes one 4 x 4 tile of gemmKernel.
+func sgemmTileGeneric(k int, a []float32, aStride int, b []float32,
 	c []float32, ldc int, alpha, beta float32, rows, cols int) {
 	var c00, c01, c02, c03, c10, c11, c12, c13 float32
 	var c20, c21, c22, c23, c30, c31, c32, c33 float32

@@ -4,18 +4,18 @@
 
 package kernels
 
-// C[12 x 32] = alpha * A[12 x k] * B[k x 32] + beta * C, rows x cols of it written back.
+// tiles tiles of C[12 x 32] = alpha * A[12 x k] * B[k x 32] + beta * C, rows x cols of each written back.
 //
 //go:noescape
-func sgemmKernelAVX512(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+func sgemmKernelAVX512(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 
 // iters rounds of 12 independent 16-lane FMAs, on registers only
 func fmaPeakAVX512(iters int)
 
-// C[6 x 16] = alpha * A[6 x k] * B[k x 16] + beta * C, rows x cols of it written back.
+// tiles tiles of C[6 x 16] = alpha * A[6 x k] * B[k x 16] + beta * C, rows x cols of each written back.
 //
 //go:noescape
-func sgemmKernelAVX2(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+func sgemmKernelAVX2(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 
 // iters rounds of 12 independent 8-lane FMAs, on registers only
 func fmaPeakAVX2(iters int)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -38,35 +39,46 @@ const (
 
 // microKernel emits
 //
-//	func sgemmKernel<tier>(k int, a *float32, aStride int, b *float32,
+//	func sgemmKernel<tier>(tiles, k int, a *float32, aNext, aStride int, b *float32,
 //		c *float32, ldc int, alpha, beta float32, rows, cols int)
 //
-// which computes, for r < rows and j < cols,
+// which computes tiles register tiles down a column of C, all against one packed sliver of
+// B: for t < tiles, r < rows and j < cols, with A_t = a + t*aNext and C_t = c + t*MR*ldc,
 //
-//	C[r*ldc+j] = alpha * sum over p < k of a[p*aStride+r] * b[p*NR+j] + beta * C[r*ldc+j]
+//	C_t[r*ldc+j] = alpha * sum over p < k of A_t[p*aStride+r] * b[p*NR+j] + beta * C_t[r*ldc+j]
 //
-// with strides in floats: b is a packed sliver, a a packed sliver (aStride = MR) or rows of
+// with strides in floats: b is a packed sliver, A_t a packed sliver (aStride = MR) or rows of
 // a transposed A read in place. Each k step reads MR floats of A and NR floats of B, all of
 // which must be readable (zero padding for edges is the packer's job); rows <= MR and
 // cols <= NR limit only what is written back. beta == 0 writes C without reading it.
+//
+// One call sweeps many tiles because the MLP's products have short k (32 for a weight
+// gradient at batch 32): there a tile is 32 steps, and a Go call, the argument loads and the
+// write-back per tile cost about a third as much again; in one call, the out-of-order core
+// overlaps one tile's write-back with the next tile's first steps.
 //
 // Registers: acc[r][v] holds C rows r, column vector v; bv[v] the current row of B; one
 // register takes each broadcast element of A.
 func microKernel(s shape) {
 	t := s.tier
 	TEXT(t.Name("sgemmKernel"), NOSPLIT,
-		"func(k int, a *float32, aStride int, b *float32, c *float32, ldc int, alpha, beta float32, rows, cols int)")
+		"func(tiles, k int, a *float32, aNext, aStride int, b *float32, c *float32, ldc int, alpha, beta float32, rows, cols int)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("C[%d x %d] = alpha * A[%d x k] * B[k x %d] + beta * C, rows x cols of it written back.",
+	Doc(fmt.Sprintf("tiles tiles of C[%d x %d] = alpha * A[%d x k] * B[k x %d] + beta * C, rows x cols of each written back.",
 		s.mr, s.nv*t.Lanes, s.mr, s.nv*t.Lanes))
 
+	tiles := simd.LoadGP(Param("tiles"))
+	aTile := simd.LoadGP(Param("a"))
+	cTile := simd.LoadGP(Param("c"))
+	nrBytes := s.nv * t.Bytes
+
+	Label("tile")
 	k := simd.LoadGP(Param("k"))
-	a := simd.LoadGP(Param("a"))
 	b := simd.LoadGP(Param("b"))
 	aStride := simd.LoadGP(Param("aStride"))
 	SHLQ(U8(2), aStride) // floats to bytes
-	nrBytes := s.nv * t.Bytes
-
+	a := GP64()
+	MOVQ(aTile, a)
 	acc := make([][]VecVirtual, s.mr)
 	for r := range acc {
 		acc[r] = t.Vecs(s.nv)
@@ -110,31 +122,46 @@ func microKernel(s shape) {
 	JMP(LabelRef("single"))
 
 	Label("store")
-	storeTile(s, acc)
+	c := GP64()
+	MOVQ(cTile, c)
+	storeTile(s, acc, c)
+
+	Comment("Next tile: A and C move on, B starts over.")
+	aNext := simd.LoadGP(Param("aNext"))
+	SHLQ(U8(2), aNext)
+	ADDQ(aNext, aTile)
+	cNext := simd.LoadGP(Param("ldc"))
+	IMUL3Q(U32(4*s.mr), cNext, cNext) // MR rows, in bytes
+	ADDQ(cNext, cTile)
+	DECQ(tiles)
+	JNZ(LabelRef("tile"))
 	VZEROUPPER()
 	RET()
 }
 
-// storeTile writes alpha*acc + beta*C back, all MR x NR of it when rows and cols are full,
-// otherwise the first rows rows and, with masks, the first cols columns.
-func storeTile(s shape, acc [][]VecVirtual) {
+// storeTile writes alpha*acc + beta*C back to the tile at c (which it advances), all
+// MR x NR of it when rows and cols are full, otherwise the first rows rows and, with masks,
+// the first cols columns. alpha == 1, the usual case, skips the multiplies.
+func storeTile(s shape, acc [][]VecVirtual, c GPVirtual) {
 	t := s.tier
-	c := simd.LoadGP(Param("c"))
 	ldc := simd.LoadGP(Param("ldc"))
 	SHLQ(U8(2), ldc)
 	rows := simd.LoadGP(Param("rows"))
 	cols := simd.LoadGP(Param("cols"))
-	alpha := t.BroadcastParam("alpha")
 	beta := t.BroadcastParam("beta")
 	betaZero := GP32()
 	MOVL(simd.ParamAddr("beta"), betaZero) // the bits of beta, shifted out of the sign: zero for +0 and -0
 	SHLL(U8(1), betaZero)
 
+	CMPL(simd.ParamAddr("alpha"), U32(math.Float32bits(1)))
+	JE(LabelRef("scaled"))
+	alpha := t.BroadcastParam("alpha")
 	for r := range acc {
 		for _, v := range acc[r] {
 			VMULPS(alpha, v, v)
 		}
 	}
+	Label("scaled")
 
 	// full reports a whole tile: rows == MR and cols == NR.
 	CMPQ(rows, U32(s.mr))
