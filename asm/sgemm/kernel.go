@@ -31,7 +31,8 @@ var shapes = []shape{
 }
 
 // kUnroll is how many k steps one pass of the main loop does; prefetchAhead how many steps
-// ahead in the B sliver the loop asks for a cache line.
+// ahead in A the loop asks for a cache line. A streams from L2 (a packed block) or further
+// (a transposed A read in place), while the B sliver stays in L1 after the first tile.
 const (
 	kUnroll       = 4
 	prefetchAhead = 8
@@ -79,6 +80,19 @@ func microKernel(s shape) {
 	SHLQ(U8(2), aStride) // floats to bytes
 	a := GP64()
 	MOVQ(aTile, a)
+	Comment("Ask for the tile of C now: it is read or written only after all k steps.")
+	{
+		c, ldc := GP64(), simd.LoadGP(Param("ldc"))
+		MOVQ(cTile, c)
+		SHLQ(U8(2), ldc)
+		for r := 0; r < s.mr; r++ {
+			for off := 0; off < nrBytes-4; off += 64 { // every line of the row, aligned or not
+				PREFETCHT0(Mem{Base: c}.Offset(off))
+			}
+			PREFETCHT0(Mem{Base: c}.Offset(nrBytes - 4))
+			ADDQ(ldc, c)
+		}
+	}
 	acc := make([][]VecVirtual, s.mr)
 	for r := range acc {
 		acc[r] = t.Vecs(s.nv)
@@ -106,7 +120,7 @@ func microKernel(s shape) {
 	Label("unrolled")
 	CMPQ(k, U8(kUnroll))
 	JB(LabelRef("single"))
-	PREFETCHT0(Mem{Base: b}.Offset(prefetchAhead * nrBytes))
+	PREFETCHT0(Mem{Base: a, Index: aStride, Scale: prefetchAhead})
 	for u := 0; u < kUnroll; u++ {
 		step(u)
 	}
