@@ -10,6 +10,12 @@ import (
 	"github.com/lanesml/lanes/asm/internal/simd"
 )
 
+// maxChains and expChains are how many vectors softmaxStats' passes work on at once.
+const (
+	maxChains = 4
+	expChains = 3
+)
+
 // softmaxStats emits
 //
 //	func softmaxStats<tier>(stats, dst, src []float32, cols int)
@@ -33,48 +39,57 @@ func softmaxStats(t simd.Tier) {
 	TESTQ(n, n)
 	JZ(LabelRef("done"))
 
-	// Pass 1: the row's maximum; lanes past the end read as -Inf.
+	// Pass 1: the row's maximum, in maxChains independent accumulators (VMAXPS's latency
+	// would otherwise bound the pass); lanes past the end read as -Inf.
 	p, left := GP64(), GP64()
 	MOVQ(src, p)
 	MOVQ(cols, left)
-	acc := t.Const(float32(math.Inf(-1)))
-	t.Stream("max", left, []GPVirtual{p}, 1, func(s simd.Step) {
-		v := t.Vec()
-		s.LoadFill(p, 0, float32(math.Inf(-1)), v)
-		VMAXPS(v, acc, acc)
+	accs := make([]VecVirtual, maxChains)
+	for j := range accs {
+		accs[j] = t.Const(float32(math.Inf(-1)))
+	}
+	t.Stream("max", left, []GPVirtual{p}, maxChains, func(s simd.Step) {
+		for j := 0; j < s.Vectors; j++ {
+			v := t.Vec()
+			s.LoadFill(p, j, float32(math.Inf(-1)), v)
+			VMAXPS(v, accs[j], accs[j])
+		}
 	})
+	for j := 1; j < maxChains; j++ {
+		VMAXPS(accs[j], accs[0], accs[0])
+	}
 	m := t.Vec()
-	VBROADCASTSS(t.ReduceMax(acc), m)
+	VBROADCASTSS(t.ReduceMax(accs[0]), m)
 	VMOVSS(m.AsX(), Mem{Base: stats})
 
-	// Pass 2: exp(x - m), summed, and stored when asked to.
+	// Pass 2: exp(x - m), summed, and stored when asked to; several vectors a step, so that
+	// their exp chains overlap.
 	sum := t.Vec()
 	VXORPS(sum, sum, sum)
 	MOVQ(src, p)
 	MOVQ(cols, left)
 	q := GP64()
 	MOVQ(dst, q)
+	expSum := func(s simd.Step, store bool) {
+		xs := t.Vecs(s.Vectors)
+		for j, v := range xs {
+			s.Load(p, j, v)
+			VSUBPS(m, v, v)
+		}
+		for j, e := range emitExp(t, xs) {
+			s.ZeroTail(e)
+			VADDPS(e, sum, sum)
+			if store {
+				s.Store(e, q, j)
+			}
+		}
+	}
 	TESTQ(store, store)
 	JZ(LabelRef("sumOnly"))
-	t.Stream("expStore", left, []GPVirtual{p, q}, 1, func(s simd.Step) {
-		v := t.Vec()
-		s.Load(p, 0, v)
-		VSUBPS(m, v, v)
-		e := emitExp(t, vecs{v})[0]
-		s.ZeroTail(e)
-		VADDPS(e, sum, sum)
-		s.Store(e, q, 0)
-	})
+	t.Stream("expStore", left, []GPVirtual{p, q}, unroll(t, expChains), func(s simd.Step) { expSum(s, true) })
 	JMP(LabelRef("reduce"))
 	Label("sumOnly")
-	t.Stream("expSum", left, []GPVirtual{p}, 1, func(s simd.Step) {
-		v := t.Vec()
-		s.Load(p, 0, v)
-		VSUBPS(m, v, v)
-		e := emitExp(t, vecs{v})[0]
-		s.ZeroTail(e)
-		VADDPS(e, sum, sum)
-	})
+	t.Stream("expSum", left, []GPVirtual{p}, unroll(t, expChains), func(s simd.Step) { expSum(s, false) })
 	Label("reduce")
 	VMOVSS(t.ReduceAdd(sum), Mem{Base: stats}.Offset(4))
 
