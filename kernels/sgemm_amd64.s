@@ -23,7 +23,7 @@ DATA tailMask<>+60(SB)/4, $0x00000000
 GLOBL tailMask<>(SB), RODATA|NOPTR, $64
 
 // func sgemmKernelAVX512(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2, CMOV, MMX+
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-88
 	MOVQ tiles+0(FP), AX
 	MOVQ a+16(FP), CX
@@ -470,225 +470,613 @@ fullBetaZero:
 	JMP     done
 
 edge:
-	MOVQ        R8, R10
-	MOVQ        $0x00000010, R11
-	CMPQ        R10, R11
-	CMOVQGT     R11, R10
-	MOVL        $0xffffffff, R11
-	BZHIL       R10, R11, R11
-	KMOVW       R11, K1
-	SUBQ        R10, R8
-	MOVQ        R8, R10
-	MOVQ        $0x00000010, R11
-	CMPQ        R10, R11
-	CMOVQGT     R11, R10
-	MOVL        $0xffffffff, R11
-	BZHIL       R10, R11, R11
-	KMOVW       R11, K2
-	SUBQ        R10, R8
+	MOVQ  R8, R10
+	SHRQ  $0x04, R10
+	ANDQ  $0x0f, R8
+	MOVL  $0xffffffff, R11
+	BZHIL R8, R11, R11
+	KMOVW R11, K1
+	CMPQ  R10, $0x00
+	JE    edgeFull0
+	CMPQ  R10, $0x01
+	JE    edgeFull1
+	CMPQ  R10, $0x02
+	JE    edgeFull2
+
+edgeFull0:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_0
+	TESTL       R9, R9
+	JZ          edgeRow0_0Store
+	VMOVUPS.Z   (BX), K1, Z1
+	VFMADD231PS Z1, Z24, Z0
+
+edgeRow0_0Store:
+	VMOVUPS Z0, K1, (BX)
+
+edgeRow0_0:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_1
+	TESTL       R9, R9
+	JZ          edgeRow0_1Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z2
+
+edgeRow0_1Store:
+	VMOVUPS Z2, K1, (BX)
+
+edgeRow0_1:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_2
+	TESTL       R9, R9
+	JZ          edgeRow0_2Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z4
+
+edgeRow0_2Store:
+	VMOVUPS Z4, K1, (BX)
+
+edgeRow0_2:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_3
+	TESTL       R9, R9
+	JZ          edgeRow0_3Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z6
+
+edgeRow0_3Store:
+	VMOVUPS Z6, K1, (BX)
+
+edgeRow0_3:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_4
+	TESTL       R9, R9
+	JZ          edgeRow0_4Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z8
+
+edgeRow0_4Store:
+	VMOVUPS Z8, K1, (BX)
+
+edgeRow0_4:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_5
+	TESTL       R9, R9
+	JZ          edgeRow0_5Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z10
+
+edgeRow0_5Store:
+	VMOVUPS Z10, K1, (BX)
+
+edgeRow0_5:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000007
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_6
+	TESTL       R9, R9
+	JZ          edgeRow0_6Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z12
+
+edgeRow0_6Store:
+	VMOVUPS Z12, K1, (BX)
+
+edgeRow0_6:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000008
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_7
+	TESTL       R9, R9
+	JZ          edgeRow0_7Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z14
+
+edgeRow0_7Store:
+	VMOVUPS Z14, K1, (BX)
+
+edgeRow0_7:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000009
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_8
+	TESTL       R9, R9
+	JZ          edgeRow0_8Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z16
+
+edgeRow0_8Store:
+	VMOVUPS Z16, K1, (BX)
+
+edgeRow0_8:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x0000000a
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_9
+	TESTL       R9, R9
+	JZ          edgeRow0_9Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z18
+
+edgeRow0_9Store:
+	VMOVUPS Z18, K1, (BX)
+
+edgeRow0_9:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x0000000b
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_10
+	TESTL       R9, R9
+	JZ          edgeRow0_10Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z20
+
+edgeRow0_10Store:
+	VMOVUPS Z20, K1, (BX)
+
+edgeRow0_10:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x0000000c
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_11
+	TESTL       R9, R9
+	JZ          edgeRow0_11Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z24, Z22
+
+edgeRow0_11Store:
+	VMOVUPS Z22, K1, (BX)
+
+edgeRow0_11:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull1:
 	CMPQ        DI, $0x00000001
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore0_0
-	VMOVUPS.Z   (BX), K1, Z25
-	VFMADD231PS Z25, Z24, Z0
+	JZ          edgePlain1_0_0
+	VFMADD231PS (BX), Z24, Z0
 
-edgeStore0_0:
-	VMOVUPS     Z0, K1, (BX)
+edgePlain1_0_0:
+	VMOVUPS     Z0, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_0
 	TESTL       R9, R9
-	JZ          edgeStore0_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_0Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z1
 
-edgeStore0_1:
-	VMOVUPS     Z1, K2, 64(BX)
+edgeRow1_0Store:
+	VMOVUPS Z1, K1, 64(BX)
+
+edgeRow1_0:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000002
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore1_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z2
+	JZ          edgePlain1_1_0
+	VFMADD231PS (BX), Z24, Z2
 
-edgeStore1_0:
-	VMOVUPS     Z2, K1, (BX)
+edgePlain1_1_0:
+	VMOVUPS     Z2, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_1
 	TESTL       R9, R9
-	JZ          edgeStore1_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_1Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z3
 
-edgeStore1_1:
-	VMOVUPS     Z3, K2, 64(BX)
+edgeRow1_1Store:
+	VMOVUPS Z3, K1, 64(BX)
+
+edgeRow1_1:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000003
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore2_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z4
+	JZ          edgePlain1_2_0
+	VFMADD231PS (BX), Z24, Z4
 
-edgeStore2_0:
-	VMOVUPS     Z4, K1, (BX)
+edgePlain1_2_0:
+	VMOVUPS     Z4, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_2
 	TESTL       R9, R9
-	JZ          edgeStore2_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_2Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z5
 
-edgeStore2_1:
-	VMOVUPS     Z5, K2, 64(BX)
+edgeRow1_2Store:
+	VMOVUPS Z5, K1, 64(BX)
+
+edgeRow1_2:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000004
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore3_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z6
+	JZ          edgePlain1_3_0
+	VFMADD231PS (BX), Z24, Z6
 
-edgeStore3_0:
-	VMOVUPS     Z6, K1, (BX)
+edgePlain1_3_0:
+	VMOVUPS     Z6, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_3
 	TESTL       R9, R9
-	JZ          edgeStore3_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_3Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z7
 
-edgeStore3_1:
-	VMOVUPS     Z7, K2, 64(BX)
+edgeRow1_3Store:
+	VMOVUPS Z7, K1, 64(BX)
+
+edgeRow1_3:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000005
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore4_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z8
+	JZ          edgePlain1_4_0
+	VFMADD231PS (BX), Z24, Z8
 
-edgeStore4_0:
-	VMOVUPS     Z8, K1, (BX)
+edgePlain1_4_0:
+	VMOVUPS     Z8, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_4
 	TESTL       R9, R9
-	JZ          edgeStore4_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_4Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z9
 
-edgeStore4_1:
-	VMOVUPS     Z9, K2, 64(BX)
+edgeRow1_4Store:
+	VMOVUPS Z9, K1, 64(BX)
+
+edgeRow1_4:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000006
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore5_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z10
+	JZ          edgePlain1_5_0
+	VFMADD231PS (BX), Z24, Z10
 
-edgeStore5_0:
-	VMOVUPS     Z10, K1, (BX)
+edgePlain1_5_0:
+	VMOVUPS     Z10, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_5
 	TESTL       R9, R9
-	JZ          edgeStore5_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_5Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z11
 
-edgeStore5_1:
-	VMOVUPS     Z11, K2, 64(BX)
+edgeRow1_5Store:
+	VMOVUPS Z11, K1, 64(BX)
+
+edgeRow1_5:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000007
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore6_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z12
+	JZ          edgePlain1_6_0
+	VFMADD231PS (BX), Z24, Z12
 
-edgeStore6_0:
-	VMOVUPS     Z12, K1, (BX)
+edgePlain1_6_0:
+	VMOVUPS     Z12, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_6
 	TESTL       R9, R9
-	JZ          edgeStore6_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_6Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z13
 
-edgeStore6_1:
-	VMOVUPS     Z13, K2, 64(BX)
+edgeRow1_6Store:
+	VMOVUPS Z13, K1, 64(BX)
+
+edgeRow1_6:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000008
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore7_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z14
+	JZ          edgePlain1_7_0
+	VFMADD231PS (BX), Z24, Z14
 
-edgeStore7_0:
-	VMOVUPS     Z14, K1, (BX)
+edgePlain1_7_0:
+	VMOVUPS     Z14, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_7
 	TESTL       R9, R9
-	JZ          edgeStore7_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_7Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z15
 
-edgeStore7_1:
-	VMOVUPS     Z15, K2, 64(BX)
+edgeRow1_7Store:
+	VMOVUPS Z15, K1, 64(BX)
+
+edgeRow1_7:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000009
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore8_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z16
+	JZ          edgePlain1_8_0
+	VFMADD231PS (BX), Z24, Z16
 
-edgeStore8_0:
-	VMOVUPS     Z16, K1, (BX)
+edgePlain1_8_0:
+	VMOVUPS     Z16, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_8
 	TESTL       R9, R9
-	JZ          edgeStore8_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_8Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z17
 
-edgeStore8_1:
-	VMOVUPS     Z17, K2, 64(BX)
+edgeRow1_8Store:
+	VMOVUPS Z17, K1, 64(BX)
+
+edgeRow1_8:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x0000000a
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore9_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z18
+	JZ          edgePlain1_9_0
+	VFMADD231PS (BX), Z24, Z18
 
-edgeStore9_0:
-	VMOVUPS     Z18, K1, (BX)
+edgePlain1_9_0:
+	VMOVUPS     Z18, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_9
 	TESTL       R9, R9
-	JZ          edgeStore9_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_9Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z19
 
-edgeStore9_1:
-	VMOVUPS     Z19, K2, 64(BX)
+edgeRow1_9Store:
+	VMOVUPS Z19, K1, 64(BX)
+
+edgeRow1_9:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x0000000b
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore10_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z20
+	JZ          edgePlain1_10_0
+	VFMADD231PS (BX), Z24, Z20
 
-edgeStore10_0:
-	VMOVUPS     Z20, K1, (BX)
+edgePlain1_10_0:
+	VMOVUPS     Z20, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_10
 	TESTL       R9, R9
-	JZ          edgeStore10_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_10Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z21
 
-edgeStore10_1:
-	VMOVUPS     Z21, K2, 64(BX)
+edgeRow1_10Store:
+	VMOVUPS Z21, K1, 64(BX)
+
+edgeRow1_10:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x0000000c
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore11_0
-	VMOVUPS.Z   (BX), K1, Z0
-	VFMADD231PS Z0, Z24, Z22
+	JZ          edgePlain1_11_0
+	VFMADD231PS (BX), Z24, Z22
 
-edgeStore11_0:
-	VMOVUPS     Z22, K1, (BX)
+edgePlain1_11_0:
+	VMOVUPS     Z22, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_11
 	TESTL       R9, R9
-	JZ          edgeStore11_1
-	VMOVUPS.Z   64(BX), K2, Z0
+	JZ          edgeRow1_11Store
+	VMOVUPS.Z   64(BX), K1, Z0
 	VFMADD231PS Z0, Z24, Z23
 
-edgeStore11_1:
-	VMOVUPS Z23, K2, 64(BX)
+edgeRow1_11Store:
+	VMOVUPS Z23, K1, 64(BX)
+
+edgeRow1_11:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull2:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_0_0
+	VFMADD231PS (BX), Z24, Z0
+
+edgePlain2_0_0:
+	VMOVUPS     Z0, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_0_1
+	VFMADD231PS 64(BX), Z24, Z1
+
+edgePlain2_0_1:
+	VMOVUPS     Z1, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_1_0
+	VFMADD231PS (BX), Z24, Z2
+
+edgePlain2_1_0:
+	VMOVUPS     Z2, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_1_1
+	VFMADD231PS 64(BX), Z24, Z3
+
+edgePlain2_1_1:
+	VMOVUPS     Z3, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_2_0
+	VFMADD231PS (BX), Z24, Z4
+
+edgePlain2_2_0:
+	VMOVUPS     Z4, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_2_1
+	VFMADD231PS 64(BX), Z24, Z5
+
+edgePlain2_2_1:
+	VMOVUPS     Z5, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_3_0
+	VFMADD231PS (BX), Z24, Z6
+
+edgePlain2_3_0:
+	VMOVUPS     Z6, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_3_1
+	VFMADD231PS 64(BX), Z24, Z7
+
+edgePlain2_3_1:
+	VMOVUPS     Z7, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_4_0
+	VFMADD231PS (BX), Z24, Z8
+
+edgePlain2_4_0:
+	VMOVUPS     Z8, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_4_1
+	VFMADD231PS 64(BX), Z24, Z9
+
+edgePlain2_4_1:
+	VMOVUPS     Z9, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_5_0
+	VFMADD231PS (BX), Z24, Z10
+
+edgePlain2_5_0:
+	VMOVUPS     Z10, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_5_1
+	VFMADD231PS 64(BX), Z24, Z11
+
+edgePlain2_5_1:
+	VMOVUPS     Z11, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000007
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_6_0
+	VFMADD231PS (BX), Z24, Z12
+
+edgePlain2_6_0:
+	VMOVUPS     Z12, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_6_1
+	VFMADD231PS 64(BX), Z24, Z13
+
+edgePlain2_6_1:
+	VMOVUPS     Z13, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000008
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_7_0
+	VFMADD231PS (BX), Z24, Z14
+
+edgePlain2_7_0:
+	VMOVUPS     Z14, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_7_1
+	VFMADD231PS 64(BX), Z24, Z15
+
+edgePlain2_7_1:
+	VMOVUPS     Z15, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000009
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_8_0
+	VFMADD231PS (BX), Z24, Z16
+
+edgePlain2_8_0:
+	VMOVUPS     Z16, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_8_1
+	VFMADD231PS 64(BX), Z24, Z17
+
+edgePlain2_8_1:
+	VMOVUPS     Z17, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x0000000a
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_9_0
+	VFMADD231PS (BX), Z24, Z18
+
+edgePlain2_9_0:
+	VMOVUPS     Z18, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_9_1
+	VFMADD231PS 64(BX), Z24, Z19
+
+edgePlain2_9_1:
+	VMOVUPS     Z19, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x0000000b
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_10_0
+	VFMADD231PS (BX), Z24, Z20
+
+edgePlain2_10_0:
+	VMOVUPS     Z20, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_10_1
+	VFMADD231PS 64(BX), Z24, Z21
+
+edgePlain2_10_1:
+	VMOVUPS     Z21, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x0000000c
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_11_0
+	VFMADD231PS (BX), Z24, Z22
+
+edgePlain2_11_0:
+	VMOVUPS     Z22, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_11_1
+	VFMADD231PS 64(BX), Z24, Z23
+
+edgePlain2_11_1:
+	VMOVUPS Z23, 64(BX)
 	ADDQ    SI, BX
 
 done:
@@ -752,7 +1140,7 @@ DATA f32_33d6bf95<>+0(SB)/4, $0x33d6bf95
 GLOBL f32_33d6bf95<>(SB), RODATA|NOPTR, $4
 
 // func sgemmKernelAVX2(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
-// Requires: AVX, CMOV, FMA3, MMX+
+// Requires: AVX, FMA3, MMX+
 TEXT ·sgemmKernelAVX2(SB), NOSPLIT, $0-88
 	MOVQ tiles+0(FP), AX
 	MOVQ a+16(FP), CX
@@ -1007,126 +1395,321 @@ fullBetaZero:
 	JMP     done
 
 edge:
-	MOVQ        R8, R10
-	MOVQ        $0x00000008, R11
-	CMPQ        R10, R11
-	CMOVQGT     R11, R10
-	LEAQ        tailMask<>+32(SB), R11
-	MOVQ        R10, R12
-	NEGQ        R12
-	VMOVDQU     (R11)(R12*4), Y13
-	SUBQ        R10, R8
-	MOVQ        R8, R10
-	MOVQ        $0x00000008, R11
-	CMPQ        R10, R11
-	CMOVQGT     R11, R10
-	LEAQ        tailMask<>+32(SB), R11
-	MOVQ        R10, R12
-	NEGQ        R12
-	VMOVDQU     (R11)(R12*4), Y14
-	SUBQ        R10, R8
+	MOVQ    R8, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x07, R8
+	LEAQ    tailMask<>+32(SB), R11
+	MOVQ    R8, R12
+	NEGQ    R12
+	VMOVDQU (R11)(R12*4), Y13
+	CMPQ    R10, $0x00
+	JE      edgeFull0
+	CMPQ    R10, $0x01
+	JE      edgeFull1
+	CMPQ    R10, $0x02
+	JE      edgeFull2
+
+edgeFull0:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_0
+	TESTL       R9, R9
+	JZ          edgeRow0_0Store
+	VMASKMOVPS  (BX), Y13, Y1
+	VFMADD231PS Y1, Y12, Y0
+
+edgeRow0_0Store:
+	VMASKMOVPS Y0, Y13, (BX)
+
+edgeRow0_0:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_1
+	TESTL       R9, R9
+	JZ          edgeRow0_1Store
+	VMASKMOVPS  (BX), Y13, Y0
+	VFMADD231PS Y0, Y12, Y2
+
+edgeRow0_1Store:
+	VMASKMOVPS Y2, Y13, (BX)
+
+edgeRow0_1:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_2
+	TESTL       R9, R9
+	JZ          edgeRow0_2Store
+	VMASKMOVPS  (BX), Y13, Y0
+	VFMADD231PS Y0, Y12, Y4
+
+edgeRow0_2Store:
+	VMASKMOVPS Y4, Y13, (BX)
+
+edgeRow0_2:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_3
+	TESTL       R9, R9
+	JZ          edgeRow0_3Store
+	VMASKMOVPS  (BX), Y13, Y0
+	VFMADD231PS Y0, Y12, Y6
+
+edgeRow0_3Store:
+	VMASKMOVPS Y6, Y13, (BX)
+
+edgeRow0_3:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_4
+	TESTL       R9, R9
+	JZ          edgeRow0_4Store
+	VMASKMOVPS  (BX), Y13, Y0
+	VFMADD231PS Y0, Y12, Y8
+
+edgeRow0_4Store:
+	VMASKMOVPS Y8, Y13, (BX)
+
+edgeRow0_4:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_5
+	TESTL       R9, R9
+	JZ          edgeRow0_5Store
+	VMASKMOVPS  (BX), Y13, Y0
+	VFMADD231PS Y0, Y12, Y10
+
+edgeRow0_5Store:
+	VMASKMOVPS Y10, Y13, (BX)
+
+edgeRow0_5:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull1:
 	CMPQ        DI, $0x00000001
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore0_0
-	VMASKMOVPS  (BX), Y13, Y15
-	VFMADD231PS Y15, Y12, Y0
+	JZ          edgePlain1_0_0
+	VFMADD231PS (BX), Y12, Y0
 
-edgeStore0_0:
-	VMASKMOVPS  Y0, Y13, (BX)
+edgePlain1_0_0:
+	VMOVUPS     Y0, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_0
 	TESTL       R9, R9
-	JZ          edgeStore0_1
-	VMASKMOVPS  32(BX), Y14, Y0
+	JZ          edgeRow1_0Store
+	VMASKMOVPS  32(BX), Y13, Y0
 	VFMADD231PS Y0, Y12, Y1
 
-edgeStore0_1:
-	VMASKMOVPS  Y1, Y14, 32(BX)
+edgeRow1_0Store:
+	VMASKMOVPS Y1, Y13, 32(BX)
+
+edgeRow1_0:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000002
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore1_0
-	VMASKMOVPS  (BX), Y13, Y0
-	VFMADD231PS Y0, Y12, Y2
+	JZ          edgePlain1_1_0
+	VFMADD231PS (BX), Y12, Y2
 
-edgeStore1_0:
-	VMASKMOVPS  Y2, Y13, (BX)
+edgePlain1_1_0:
+	VMOVUPS     Y2, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_1
 	TESTL       R9, R9
-	JZ          edgeStore1_1
-	VMASKMOVPS  32(BX), Y14, Y0
+	JZ          edgeRow1_1Store
+	VMASKMOVPS  32(BX), Y13, Y0
 	VFMADD231PS Y0, Y12, Y3
 
-edgeStore1_1:
-	VMASKMOVPS  Y3, Y14, 32(BX)
+edgeRow1_1Store:
+	VMASKMOVPS Y3, Y13, 32(BX)
+
+edgeRow1_1:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000003
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore2_0
-	VMASKMOVPS  (BX), Y13, Y0
-	VFMADD231PS Y0, Y12, Y4
+	JZ          edgePlain1_2_0
+	VFMADD231PS (BX), Y12, Y4
 
-edgeStore2_0:
-	VMASKMOVPS  Y4, Y13, (BX)
+edgePlain1_2_0:
+	VMOVUPS     Y4, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_2
 	TESTL       R9, R9
-	JZ          edgeStore2_1
-	VMASKMOVPS  32(BX), Y14, Y0
+	JZ          edgeRow1_2Store
+	VMASKMOVPS  32(BX), Y13, Y0
 	VFMADD231PS Y0, Y12, Y5
 
-edgeStore2_1:
-	VMASKMOVPS  Y5, Y14, 32(BX)
+edgeRow1_2Store:
+	VMASKMOVPS Y5, Y13, 32(BX)
+
+edgeRow1_2:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000004
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore3_0
-	VMASKMOVPS  (BX), Y13, Y0
-	VFMADD231PS Y0, Y12, Y6
+	JZ          edgePlain1_3_0
+	VFMADD231PS (BX), Y12, Y6
 
-edgeStore3_0:
-	VMASKMOVPS  Y6, Y13, (BX)
+edgePlain1_3_0:
+	VMOVUPS     Y6, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_3
 	TESTL       R9, R9
-	JZ          edgeStore3_1
-	VMASKMOVPS  32(BX), Y14, Y0
+	JZ          edgeRow1_3Store
+	VMASKMOVPS  32(BX), Y13, Y0
 	VFMADD231PS Y0, Y12, Y7
 
-edgeStore3_1:
-	VMASKMOVPS  Y7, Y14, 32(BX)
+edgeRow1_3Store:
+	VMASKMOVPS Y7, Y13, 32(BX)
+
+edgeRow1_3:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000005
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore4_0
-	VMASKMOVPS  (BX), Y13, Y0
-	VFMADD231PS Y0, Y12, Y8
+	JZ          edgePlain1_4_0
+	VFMADD231PS (BX), Y12, Y8
 
-edgeStore4_0:
-	VMASKMOVPS  Y8, Y13, (BX)
+edgePlain1_4_0:
+	VMOVUPS     Y8, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_4
 	TESTL       R9, R9
-	JZ          edgeStore4_1
-	VMASKMOVPS  32(BX), Y14, Y0
+	JZ          edgeRow1_4Store
+	VMASKMOVPS  32(BX), Y13, Y0
 	VFMADD231PS Y0, Y12, Y9
 
-edgeStore4_1:
-	VMASKMOVPS  Y9, Y14, 32(BX)
+edgeRow1_4Store:
+	VMASKMOVPS Y9, Y13, 32(BX)
+
+edgeRow1_4:
 	ADDQ        SI, BX
 	CMPQ        DI, $0x00000006
 	JB          done
 	TESTL       R9, R9
-	JZ          edgeStore5_0
-	VMASKMOVPS  (BX), Y13, Y0
-	VFMADD231PS Y0, Y12, Y10
+	JZ          edgePlain1_5_0
+	VFMADD231PS (BX), Y12, Y10
 
-edgeStore5_0:
-	VMASKMOVPS  Y10, Y13, (BX)
+edgePlain1_5_0:
+	VMOVUPS     Y10, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_5
 	TESTL       R9, R9
-	JZ          edgeStore5_1
-	VMASKMOVPS  32(BX), Y14, Y0
+	JZ          edgeRow1_5Store
+	VMASKMOVPS  32(BX), Y13, Y0
 	VFMADD231PS Y0, Y12, Y11
 
-edgeStore5_1:
-	VMASKMOVPS Y11, Y14, 32(BX)
-	ADDQ       SI, BX
+edgeRow1_5Store:
+	VMASKMOVPS Y11, Y13, 32(BX)
+
+edgeRow1_5:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull2:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_0_0
+	VFMADD231PS (BX), Y12, Y0
+
+edgePlain2_0_0:
+	VMOVUPS     Y0, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_0_1
+	VFMADD231PS 32(BX), Y12, Y1
+
+edgePlain2_0_1:
+	VMOVUPS     Y1, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_1_0
+	VFMADD231PS (BX), Y12, Y2
+
+edgePlain2_1_0:
+	VMOVUPS     Y2, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_1_1
+	VFMADD231PS 32(BX), Y12, Y3
+
+edgePlain2_1_1:
+	VMOVUPS     Y3, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_2_0
+	VFMADD231PS (BX), Y12, Y4
+
+edgePlain2_2_0:
+	VMOVUPS     Y4, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_2_1
+	VFMADD231PS 32(BX), Y12, Y5
+
+edgePlain2_2_1:
+	VMOVUPS     Y5, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_3_0
+	VFMADD231PS (BX), Y12, Y6
+
+edgePlain2_3_0:
+	VMOVUPS     Y6, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_3_1
+	VFMADD231PS 32(BX), Y12, Y7
+
+edgePlain2_3_1:
+	VMOVUPS     Y7, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_4_0
+	VFMADD231PS (BX), Y12, Y8
+
+edgePlain2_4_0:
+	VMOVUPS     Y8, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_4_1
+	VFMADD231PS 32(BX), Y12, Y9
+
+edgePlain2_4_1:
+	VMOVUPS     Y9, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_5_0
+	VFMADD231PS (BX), Y12, Y10
+
+edgePlain2_5_0:
+	VMOVUPS     Y10, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_5_1
+	VFMADD231PS 32(BX), Y12, Y11
+
+edgePlain2_5_1:
+	VMOVUPS Y11, 32(BX)
+	ADDQ    SI, BX
 
 done:
 	// Next tile: A and C move on, B starts over.

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"math/bits"
 
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
@@ -201,35 +202,49 @@ func storeTile(s shape, acc [][]VecVirtual, c GPVirtual) {
 	}
 	JMP(LabelRef("done"))
 
-	// Edge tile: a mask per column vector (lanes of vector v: clamp(cols - v*Lanes, 0, Lanes)),
-	// and a row count.
+	// Edge tile: the first rows rows, and of each, cols = full*Lanes + tail columns: full
+	// vectors stored whole, then one masked vector when tail > 0 (AVX2's masked store is
+	// microcoded on AMD, so it is kept to the one vector that needs it). One copy of the
+	// write-back per value of full.
 	Label("edge")
-	masks := make([]simd.Mask, s.nv)
-	left := GP64()
-	MOVQ(cols, left)
-	for v := range masks {
-		lanes := GP64()
-		MOVQ(left, lanes)
-		full := GP64()
-		MOVQ(U32(t.Lanes), full)
-		CMPQ(lanes, full)
-		CMOVQGT(full, lanes)
-		masks[v] = t.TailMask(lanes)
-		SUBQ(lanes, left)
+	full, tail := GP64(), GP64()
+	MOVQ(cols, full)
+	SHRQ(U8(uint8(bits.TrailingZeros(uint(t.Lanes)))), full)
+	MOVQ(cols, tail)
+	ANDQ(U8(t.Lanes-1), tail)
+	mask := t.TailMask(tail)
+	for f := 0; f <= s.nv; f++ {
+		CMPQ(full, U8(f))
+		JE(LabelRef(fmt.Sprintf("edgeFull%d", f)))
 	}
-	for r := range acc {
-		CMPQ(rows, U32(r+1))
-		JB(LabelRef("done"))
-		for v := range acc[r] {
-			old := t.Vec()
-			TESTL(betaZero, betaZero)
-			JZ(LabelRef(fmt.Sprintf("edgeStore%d_%d", r, v)))
-			masks[v].LoadMasked(Mem{Base: c}.Offset(v*t.Bytes), old)
-			VFMADD231PS(old, beta, acc[r][v])
-			Label(fmt.Sprintf("edgeStore%d_%d", r, v))
-			masks[v].StoreMasked(acc[r][v], Mem{Base: c}.Offset(v*t.Bytes))
+	for f := 0; f <= s.nv; f++ {
+		Label(fmt.Sprintf("edgeFull%d", f))
+		for r := range acc {
+			CMPQ(rows, U32(r+1))
+			JB(LabelRef("done"))
+			for v := 0; v < f; v++ {
+				TESTL(betaZero, betaZero)
+				JZ(LabelRef(fmt.Sprintf("edgePlain%d_%d_%d", f, r, v)))
+				VFMADD231PS(Mem{Base: c}.Offset(v*t.Bytes), beta, acc[r][v])
+				Label(fmt.Sprintf("edgePlain%d_%d_%d", f, r, v))
+				VMOVUPS(acc[r][v], Mem{Base: c}.Offset(v*t.Bytes))
+			}
+			if f < s.nv {
+				next := fmt.Sprintf("edgeRow%d_%d", f, r)
+				TESTQ(tail, tail)
+				JZ(LabelRef(next))
+				TESTL(betaZero, betaZero)
+				JZ(LabelRef(next + "Store"))
+				old := t.Vec()
+				mask.LoadMasked(Mem{Base: c}.Offset(f*t.Bytes), old)
+				VFMADD231PS(old, beta, acc[r][f])
+				Label(next + "Store")
+				mask.StoreMasked(acc[r][f], Mem{Base: c}.Offset(f*t.Bytes))
+				Label(next)
+			}
+			ADDQ(ldc, c)
 		}
-		ADDQ(ldc, c)
+		JMP(LabelRef("done"))
 	}
 	Label("done")
 }
