@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -99,4 +100,44 @@ func TestAVX2CodeStaysInVEXRegisters(t *testing.T) {
 	if checked == 0 {
 		t.Fatal("found no AVX2 functions")
 	}
+}
+
+// TestGemmTilesMatchGenerator checks the tile sizes sgemm_amd64.go declares against the
+// ones the generator wrote into each kernel's doc comment ("C[6 x 16]") in the stubs.
+func TestGemmTilesMatchGenerator(t *testing.T) {
+	stubs, err := os.ReadFile("sgemm_stubs_amd64.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := string(stubs)
+	doc := regexp.MustCompile(`(?m)^// tiles tiles of C\[(\d+) x (\d+)\].*\n(?://.*\n)*func (\w+)\(`)
+	want := map[string][2]int{
+		"sgemmKernelAVX512":      {avx512MR, avx512NR},
+		"sgemmKernelShortAVX512": {avx512ShortMR, avx512NR},
+		"sgemmKernelAVX2":        {avx2MR, avx2NR},
+		"sgemmKernelShortAVX2":   {avx2ShortMR, avx2NR},
+	}
+	found := 0
+	for _, m := range doc.FindAllStringSubmatch(src, -1) {
+		w, ok := want[m[3]]
+		if !ok {
+			t.Errorf("the generator wrote kernel %s, which sgemm_amd64.go does not know", m[3])
+			continue
+		}
+		found++
+		if got := [2]int{atoi(t, m[1]), atoi(t, m[2])}; got != w {
+			t.Errorf("%s computes %d x %d tiles; sgemm_amd64.go says %d x %d", m[3], got[0], got[1], w[0], w[1])
+		}
+	}
+	if found != len(want) {
+		t.Errorf("found %d of the %d kernels in sgemm_stubs_amd64.go", found, len(want))
+	}
+}
+
+func atoi(t *testing.T, s string) int {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

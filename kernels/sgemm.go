@@ -21,6 +21,58 @@ type gemmConfig struct {
 	mc, kc, nc int // cache blocks: A block mc x kc (L2), B panel kc x nc (L3), B sliver kc x nr (L1)
 	kernel     gemmKernel
 	pack       func(dst, src []float32, ld, kc, w, valid int, contiguous bool) // see packSliver
+
+	// shortMR and short, when set, are a shorter tile for a block's leftover rows, so that
+	// they are not padded to mr (see tileRuns).
+	shortMR int
+	short   gemmKernel
+}
+
+// tileRun is a run of count tiles of one height down a block of A, starting at row start;
+// the last holds rows rows, the others all height.
+type tileRun struct {
+	start, count, height, rows int
+	kernel                     gemmKernel
+}
+
+// tileRuns cuts a block of mc rows into at most three runs of tiles: whole mr-row tiles, then
+// whole short ones, then a partial tile, choosing whichever split computes the fewest padded
+// rows (on a tie, the one with fewer tiles). With mr 6 and short tiles of 4, 32 rows are
+// 6+6+6+6 and 4+4, not 6+6+6+6+6 and 2 of 6.
+func (g *gemmConfig) tileRuns(mc int, runs *[3]tileRun) []tileRun {
+	out := runs[:0]
+	add := func(start, count, height, rows int, k gemmKernel) {
+		if count > 0 {
+			out = append(out, tileRun{start, count, height, rows, k})
+		}
+	}
+	full, rem := mc/g.mr, mc%g.mr
+	bigRows := full * g.mr
+	if rem == 0 || g.short == nil {
+		add(0, full, g.mr, g.mr, g.kernel)
+		add(bigRows, min(rem, 1), g.mr, rem, g.kernel)
+		return out
+	}
+	sm := g.shortMR
+	pad := g.mr - rem // the leftover rows in one partial mr-row tile
+	if rem <= sm {
+		pad = sm - rem // or in one partial short tile
+	}
+	if n := g.mr + rem; full > 0 && (sm-n%sm)%sm < pad {
+		// One mr-row tile fewer, and short tiles over its rows and the leftover.
+		bigRows -= g.mr
+		add(0, full-1, g.mr, g.mr, g.kernel)
+		add(bigRows, n/sm, sm, sm, g.short)
+		add(bigRows+n/sm*sm, min(n%sm, 1), sm, n%sm, g.short)
+		return out
+	}
+	add(0, full, g.mr, g.mr, g.kernel)
+	if rem <= sm {
+		add(bigRows, 1, sm, rem, g.short)
+	} else {
+		add(bigRows, 1, g.mr, rem, g.kernel)
+	}
+	return out
 }
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C, where op(X) is X, or X transposed when
@@ -128,6 +180,7 @@ type gemmProblem struct {
 // packBuffers are one worker's scratch panels, grown on first use and then reused.
 type packBuffers struct {
 	a, b []float32
+	runs [3]tileRun // the current block's tile runs, kept here so they cost no allocation
 }
 
 var packPool = sync.Pool{New: func() any { return new(packBuffers) }}
@@ -141,7 +194,8 @@ func grow(s []float32, n int) []float32 {
 
 // gemmSerial computes one problem on the calling goroutine, BLIS-style: for each kc x nc
 // panel of op(B), packed into nr-column slivers, and each mc x kc block of op(A), packed
-// into mr-row slivers, the micro-kernel sweeps the block in mr x nr tiles.
+// into slivers of the tiles' heights (mr, and short ones at the end: see tileRuns), the
+// micro-kernels sweep the block tile by tile.
 //
 // A transposed A already gives the kernel mr contiguous floats per step, so its whole
 // slivers are read in place (only a partial last sliver is packed). B is always packed: read
@@ -170,31 +224,44 @@ func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 			for ic := 0; ic < p.m; ic += g.mc {
 				mc := min(g.mc, p.m-ic)
 				buf.a = grow(buf.a, kc*roundUp(mc, mr))
-				for s := 0; s < mc; s += mr {
-					// op(A)[i][pc+q] is A[i*lda+pc+q], or A[(pc+q)*lda+i] when transposed.
-					i, rows := ic+s, min(mr, mc-s)
-					if !p.transA {
-						g.pack(buf.a[s*kc:], p.a[i*p.lda+pc:], p.lda, kc, mr, rows, false)
-					} else if rows < mr {
-						g.pack(buf.a[s*kc:], p.a[pc*p.lda+i:], p.lda, kc, mr, rows, true)
+				runs := g.tileRuns(mc, &buf.runs)
+				for _, r := range runs {
+					for t := 0; t < r.count; t++ {
+						// op(A)[i][pc+q] is A[i*lda+pc+q], or A[(pc+q)*lda+i] when transposed.
+						s := r.start + t*r.height
+						rows := r.height
+						if t == r.count-1 {
+							rows = r.rows
+						}
+						i := ic + s
+						if !p.transA {
+							g.pack(buf.a[s*kc:], p.a[i*p.lda+pc:], p.lda, kc, r.height, rows, false)
+						} else if rows < r.height {
+							g.pack(buf.a[s*kc:], p.a[pc*p.lda+i:], p.lda, kc, r.height, rows, true)
+						}
 					}
 				}
-				// The kernel sweeps the block's whole mr-row tiles in one call, then the
-				// partial one; A's tiles are packed slivers, or read in place when transposed.
-				full, part := mc/mr, mc%mr
-				ap, aNext, aStride := buf.a, mr*kc, mr
-				if p.transA {
-					ap, aNext, aStride = p.a[pc*p.lda+ic:], mr, p.lda
-				}
+				// The kernel sweeps each run of whole tiles in one call, and a partial tile
+				// alone; A's tiles are packed slivers, or read in place when transposed.
 				for jr := 0; jr < nc; jr += nr {
 					cols := min(nr, nc-jr)
 					c := p.c[ic*p.ldc+jc+jr:]
-					if full > 0 {
-						g.kernel(full, kc, ap, aNext, aStride, buf.b[jr*kc:], c, p.ldc, p.alpha, beta, mr, cols)
-					}
-					if part > 0 {
-						ir := full * mr
-						g.kernel(1, kc, buf.a[ir*kc:], 0, mr, buf.b[jr*kc:], c[ir*p.ldc:], p.ldc, p.alpha, beta, part, cols)
+					for _, r := range runs {
+						whole := r.count
+						if r.rows < r.height {
+							whole--
+						}
+						if whole > 0 {
+							ap, aNext, aStride := buf.a[r.start*kc:], r.height*kc, r.height
+							if p.transA {
+								ap, aNext, aStride = p.a[pc*p.lda+ic+r.start:], r.height, p.lda
+							}
+							r.kernel(whole, kc, ap, aNext, aStride, buf.b[jr*kc:], c[r.start*p.ldc:], p.ldc, p.alpha, beta, r.height, cols)
+						}
+						if whole < r.count {
+							s := r.start + whole*r.height
+							r.kernel(1, kc, buf.a[s*kc:], 0, r.height, buf.b[jr*kc:], c[s*p.ldc:], p.ldc, p.alpha, beta, r.rows, cols)
+						}
 					}
 				}
 			}

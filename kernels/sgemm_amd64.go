@@ -5,17 +5,19 @@ package kernels
 // The assembly micro-kernels' register tiles; asm/sgemm/kernel.go generates them and
 // TestGemmTilesMatchGenerator checks these numbers against its doc comments.
 const (
-	avx512MR, avx512NR = 12, 32
-	avx2MR, avx2NR     = 6, 16
+	avx512MR, avx512NR, avx512ShortMR = 12, 32, 8
+	avx2MR, avx2NR, avx2ShortMR       = 6, 16, 4
 )
 
 // Cache blocking, per tier (kc x nr sliver of B in L1, mc x kc block of A in L2, kc x nc
 // panel of B in L3); see the SGEMM notes in README.md for the measurements behind them.
 var (
 	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 256, nc: 3072,
-		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2}
+		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2,
+		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512)}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
-		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2}
+		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2,
+		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2)}
 )
 
 type asmGemmKernel func(tiles, k int, a *float32, aNext, aStride int, b *float32,

@@ -1092,52 +1092,755 @@ done:
 	VZEROUPPER
 	RET
 
-// func fmaPeakAVX512(iters int)
-// Requires: AVX, AVX512DQ, AVX512F
-TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8
-	MOVQ         iters+0(FP), AX
-	VXORPS       Z0, Z0, Z0
-	VXORPS       Z1, Z1, Z1
-	VXORPS       Z2, Z2, Z2
-	VXORPS       Z3, Z3, Z3
-	VXORPS       Z4, Z4, Z4
-	VXORPS       Z5, Z5, Z5
-	VXORPS       Z6, Z6, Z6
-	VXORPS       Z7, Z7, Z7
-	VXORPS       Z8, Z8, Z8
-	VXORPS       Z9, Z9, Z9
-	VXORPS       Z10, Z10, Z10
-	VXORPS       Z11, Z11, Z11
-	VBROADCASTSS f32_3f800001<>+0(SB), Z12
-	VBROADCASTSS f32_33d6bf95<>+0(SB), Z13
+// func sgemmKernelShortAVX512(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
+TEXT ·sgemmKernelShortAVX512(SB), NOSPLIT, $0-88
+	MOVQ tiles+0(FP), AX
+	MOVQ a+16(FP), CX
+	MOVQ c+48(FP), DX
 
-loop:
-	TESTQ       AX, AX
-	JZ          done
-	VFMADD213PS Z13, Z12, Z0
-	VFMADD213PS Z13, Z12, Z1
-	VFMADD213PS Z13, Z12, Z2
-	VFMADD213PS Z13, Z12, Z3
-	VFMADD213PS Z13, Z12, Z4
-	VFMADD213PS Z13, Z12, Z5
-	VFMADD213PS Z13, Z12, Z6
-	VFMADD213PS Z13, Z12, Z7
-	VFMADD213PS Z13, Z12, Z8
-	VFMADD213PS Z13, Z12, Z9
-	VFMADD213PS Z13, Z12, Z10
-	VFMADD213PS Z13, Z12, Z11
-	DECQ        AX
-	JMP         loop
+tile:
+	MOVQ k+8(FP), BX
+	MOVQ b+40(FP), SI
+	MOVQ aStride+32(FP), DI
+	SHLQ $0x02, DI
+	MOVQ CX, R8
+
+	// Ask for the tile of C now: it is read or written only after all k steps.
+	MOVQ       ldc+56(FP), R10
+	MOVQ       DX, R9
+	SHLQ       $0x02, R10
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 64(R9)
+	PREFETCHT0 124(R9)
+	ADDQ       R10, R9
+	VXORPS     Z0, Z0, Z0
+	VXORPS     Z1, Z1, Z1
+	VXORPS     Z2, Z2, Z2
+	VXORPS     Z3, Z3, Z3
+	VXORPS     Z4, Z4, Z4
+	VXORPS     Z5, Z5, Z5
+	VXORPS     Z6, Z6, Z6
+	VXORPS     Z7, Z7, Z7
+	VXORPS     Z8, Z8, Z8
+	VXORPS     Z9, Z9, Z9
+	VXORPS     Z10, Z10, Z10
+	VXORPS     Z11, Z11, Z11
+	VXORPS     Z12, Z12, Z12
+	VXORPS     Z13, Z13, Z13
+	VXORPS     Z14, Z14, Z14
+	VXORPS     Z15, Z15, Z15
+
+	// Main loop: kUnroll steps of k at a time.
+unrolled:
+	CMPQ         BX, $0x04
+	JB           single
+	PREFETCHT0   (R8)(DI*8)
+	VMOVUPS      (SI), Z16
+	VMOVUPS      64(SI), Z17
+	VBROADCASTSS (R8), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(R8), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(R8), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(R8), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(R8), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(R8), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(R8), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(R8), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         DI, R8
+	VMOVUPS      128(SI), Z16
+	VMOVUPS      192(SI), Z17
+	VBROADCASTSS (R8), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(R8), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(R8), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(R8), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(R8), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(R8), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(R8), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(R8), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         DI, R8
+	VMOVUPS      256(SI), Z16
+	VMOVUPS      320(SI), Z17
+	VBROADCASTSS (R8), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(R8), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(R8), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(R8), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(R8), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(R8), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(R8), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(R8), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         DI, R8
+	VMOVUPS      384(SI), Z16
+	VMOVUPS      448(SI), Z17
+	VBROADCASTSS (R8), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(R8), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(R8), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(R8), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(R8), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(R8), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(R8), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(R8), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         DI, R8
+	ADDQ         $0x00000200, SI
+	SUBQ         $0x04, BX
+	JMP          unrolled
+
+single:
+	TESTQ        BX, BX
+	JZ           store
+	VMOVUPS      (SI), Z16
+	VMOVUPS      64(SI), Z17
+	VBROADCASTSS (R8), Z18
+	VFMADD231PS  Z16, Z18, Z0
+	VFMADD231PS  Z17, Z18, Z1
+	VBROADCASTSS 4(R8), Z18
+	VFMADD231PS  Z16, Z18, Z2
+	VFMADD231PS  Z17, Z18, Z3
+	VBROADCASTSS 8(R8), Z18
+	VFMADD231PS  Z16, Z18, Z4
+	VFMADD231PS  Z17, Z18, Z5
+	VBROADCASTSS 12(R8), Z18
+	VFMADD231PS  Z16, Z18, Z6
+	VFMADD231PS  Z17, Z18, Z7
+	VBROADCASTSS 16(R8), Z18
+	VFMADD231PS  Z16, Z18, Z8
+	VFMADD231PS  Z17, Z18, Z9
+	VBROADCASTSS 20(R8), Z18
+	VFMADD231PS  Z16, Z18, Z10
+	VFMADD231PS  Z17, Z18, Z11
+	VBROADCASTSS 24(R8), Z18
+	VFMADD231PS  Z16, Z18, Z12
+	VFMADD231PS  Z17, Z18, Z13
+	VBROADCASTSS 28(R8), Z18
+	VFMADD231PS  Z16, Z18, Z14
+	VFMADD231PS  Z17, Z18, Z15
+	ADDQ         DI, R8
+	ADDQ         $0x00000080, SI
+	DECQ         BX
+	JMP          single
+
+store:
+	MOVQ         DX, BX
+	MOVQ         ldc+56(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         rows+72(FP), DI
+	MOVQ         cols+80(FP), R8
+	VBROADCASTSS beta+68(FP), Z16
+	MOVL         beta+68(FP), R9
+	SHLL         $0x01, R9
+	CMPL         alpha+64(FP), $0x3f800000
+	JE           scaled
+	VBROADCASTSS alpha+64(FP), Z17
+	VMULPS       Z17, Z0, Z0
+	VMULPS       Z17, Z1, Z1
+	VMULPS       Z17, Z2, Z2
+	VMULPS       Z17, Z3, Z3
+	VMULPS       Z17, Z4, Z4
+	VMULPS       Z17, Z5, Z5
+	VMULPS       Z17, Z6, Z6
+	VMULPS       Z17, Z7, Z7
+	VMULPS       Z17, Z8, Z8
+	VMULPS       Z17, Z9, Z9
+	VMULPS       Z17, Z10, Z10
+	VMULPS       Z17, Z11, Z11
+	VMULPS       Z17, Z12, Z12
+	VMULPS       Z17, Z13, Z13
+	VMULPS       Z17, Z14, Z14
+	VMULPS       Z17, Z15, Z15
+
+scaled:
+	CMPQ        DI, $0x00000008
+	JNE         edge
+	CMPQ        R8, $0x00000020
+	JNE         edge
+	TESTL       R9, R9
+	JZ          fullBetaZero
+	VFMADD231PS (BX), Z16, Z0
+	VMOVUPS     Z0, (BX)
+	VFMADD231PS 64(BX), Z16, Z1
+	VMOVUPS     Z1, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z2
+	VMOVUPS     Z2, (BX)
+	VFMADD231PS 64(BX), Z16, Z3
+	VMOVUPS     Z3, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z4
+	VMOVUPS     Z4, (BX)
+	VFMADD231PS 64(BX), Z16, Z5
+	VMOVUPS     Z5, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z6
+	VMOVUPS     Z6, (BX)
+	VFMADD231PS 64(BX), Z16, Z7
+	VMOVUPS     Z7, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z8
+	VMOVUPS     Z8, (BX)
+	VFMADD231PS 64(BX), Z16, Z9
+	VMOVUPS     Z9, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z10
+	VMOVUPS     Z10, (BX)
+	VFMADD231PS 64(BX), Z16, Z11
+	VMOVUPS     Z11, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z12
+	VMOVUPS     Z12, (BX)
+	VFMADD231PS 64(BX), Z16, Z13
+	VMOVUPS     Z13, 64(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Z16, Z14
+	VMOVUPS     Z14, (BX)
+	VFMADD231PS 64(BX), Z16, Z15
+	VMOVUPS     Z15, 64(BX)
+	ADDQ        SI, BX
+	JMP         done
+
+fullBetaZero:
+	VMOVUPS Z0, (BX)
+	VMOVUPS Z1, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z2, (BX)
+	VMOVUPS Z3, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z4, (BX)
+	VMOVUPS Z5, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z6, (BX)
+	VMOVUPS Z7, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z8, (BX)
+	VMOVUPS Z9, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z10, (BX)
+	VMOVUPS Z11, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z12, (BX)
+	VMOVUPS Z13, 64(BX)
+	ADDQ    SI, BX
+	VMOVUPS Z14, (BX)
+	VMOVUPS Z15, 64(BX)
+	ADDQ    SI, BX
+	JMP     done
+
+edge:
+	MOVQ  R8, R10
+	SHRQ  $0x04, R10
+	ANDQ  $0x0f, R8
+	MOVL  $0xffffffff, R11
+	BZHIL R8, R11, R11
+	KMOVW R11, K1
+	CMPQ  R10, $0x00
+	JE    edgeFull0
+	CMPQ  R10, $0x01
+	JE    edgeFull1
+	CMPQ  R10, $0x02
+	JE    edgeFull2
+
+edgeFull0:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_0
+	TESTL       R9, R9
+	JZ          edgeRow0_0Store
+	VMOVUPS.Z   (BX), K1, Z1
+	VFMADD231PS Z1, Z16, Z0
+
+edgeRow0_0Store:
+	VMOVUPS Z0, K1, (BX)
+
+edgeRow0_0:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_1
+	TESTL       R9, R9
+	JZ          edgeRow0_1Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z2
+
+edgeRow0_1Store:
+	VMOVUPS Z2, K1, (BX)
+
+edgeRow0_1:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_2
+	TESTL       R9, R9
+	JZ          edgeRow0_2Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z4
+
+edgeRow0_2Store:
+	VMOVUPS Z4, K1, (BX)
+
+edgeRow0_2:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_3
+	TESTL       R9, R9
+	JZ          edgeRow0_3Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z6
+
+edgeRow0_3Store:
+	VMOVUPS Z6, K1, (BX)
+
+edgeRow0_3:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_4
+	TESTL       R9, R9
+	JZ          edgeRow0_4Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z8
+
+edgeRow0_4Store:
+	VMOVUPS Z8, K1, (BX)
+
+edgeRow0_4:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_5
+	TESTL       R9, R9
+	JZ          edgeRow0_5Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z10
+
+edgeRow0_5Store:
+	VMOVUPS Z10, K1, (BX)
+
+edgeRow0_5:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000007
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_6
+	TESTL       R9, R9
+	JZ          edgeRow0_6Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z12
+
+edgeRow0_6Store:
+	VMOVUPS Z12, K1, (BX)
+
+edgeRow0_6:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000008
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_7
+	TESTL       R9, R9
+	JZ          edgeRow0_7Store
+	VMOVUPS.Z   (BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z14
+
+edgeRow0_7Store:
+	VMOVUPS Z14, K1, (BX)
+
+edgeRow0_7:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull1:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_0_0
+	VFMADD231PS (BX), Z16, Z0
+
+edgePlain1_0_0:
+	VMOVUPS     Z0, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_0
+	TESTL       R9, R9
+	JZ          edgeRow1_0Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z1
+
+edgeRow1_0Store:
+	VMOVUPS Z1, K1, 64(BX)
+
+edgeRow1_0:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_1_0
+	VFMADD231PS (BX), Z16, Z2
+
+edgePlain1_1_0:
+	VMOVUPS     Z2, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_1
+	TESTL       R9, R9
+	JZ          edgeRow1_1Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z3
+
+edgeRow1_1Store:
+	VMOVUPS Z3, K1, 64(BX)
+
+edgeRow1_1:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_2_0
+	VFMADD231PS (BX), Z16, Z4
+
+edgePlain1_2_0:
+	VMOVUPS     Z4, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_2
+	TESTL       R9, R9
+	JZ          edgeRow1_2Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z5
+
+edgeRow1_2Store:
+	VMOVUPS Z5, K1, 64(BX)
+
+edgeRow1_2:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_3_0
+	VFMADD231PS (BX), Z16, Z6
+
+edgePlain1_3_0:
+	VMOVUPS     Z6, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_3
+	TESTL       R9, R9
+	JZ          edgeRow1_3Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z7
+
+edgeRow1_3Store:
+	VMOVUPS Z7, K1, 64(BX)
+
+edgeRow1_3:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_4_0
+	VFMADD231PS (BX), Z16, Z8
+
+edgePlain1_4_0:
+	VMOVUPS     Z8, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_4
+	TESTL       R9, R9
+	JZ          edgeRow1_4Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z9
+
+edgeRow1_4Store:
+	VMOVUPS Z9, K1, 64(BX)
+
+edgeRow1_4:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_5_0
+	VFMADD231PS (BX), Z16, Z10
+
+edgePlain1_5_0:
+	VMOVUPS     Z10, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_5
+	TESTL       R9, R9
+	JZ          edgeRow1_5Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z11
+
+edgeRow1_5Store:
+	VMOVUPS Z11, K1, 64(BX)
+
+edgeRow1_5:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000007
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_6_0
+	VFMADD231PS (BX), Z16, Z12
+
+edgePlain1_6_0:
+	VMOVUPS     Z12, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_6
+	TESTL       R9, R9
+	JZ          edgeRow1_6Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z13
+
+edgeRow1_6Store:
+	VMOVUPS Z13, K1, 64(BX)
+
+edgeRow1_6:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000008
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_7_0
+	VFMADD231PS (BX), Z16, Z14
+
+edgePlain1_7_0:
+	VMOVUPS     Z14, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_7
+	TESTL       R9, R9
+	JZ          edgeRow1_7Store
+	VMOVUPS.Z   64(BX), K1, Z0
+	VFMADD231PS Z0, Z16, Z15
+
+edgeRow1_7Store:
+	VMOVUPS Z15, K1, 64(BX)
+
+edgeRow1_7:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull2:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_0_0
+	VFMADD231PS (BX), Z16, Z0
+
+edgePlain2_0_0:
+	VMOVUPS     Z0, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_0_1
+	VFMADD231PS 64(BX), Z16, Z1
+
+edgePlain2_0_1:
+	VMOVUPS     Z1, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_1_0
+	VFMADD231PS (BX), Z16, Z2
+
+edgePlain2_1_0:
+	VMOVUPS     Z2, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_1_1
+	VFMADD231PS 64(BX), Z16, Z3
+
+edgePlain2_1_1:
+	VMOVUPS     Z3, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_2_0
+	VFMADD231PS (BX), Z16, Z4
+
+edgePlain2_2_0:
+	VMOVUPS     Z4, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_2_1
+	VFMADD231PS 64(BX), Z16, Z5
+
+edgePlain2_2_1:
+	VMOVUPS     Z5, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_3_0
+	VFMADD231PS (BX), Z16, Z6
+
+edgePlain2_3_0:
+	VMOVUPS     Z6, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_3_1
+	VFMADD231PS 64(BX), Z16, Z7
+
+edgePlain2_3_1:
+	VMOVUPS     Z7, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000005
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_4_0
+	VFMADD231PS (BX), Z16, Z8
+
+edgePlain2_4_0:
+	VMOVUPS     Z8, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_4_1
+	VFMADD231PS 64(BX), Z16, Z9
+
+edgePlain2_4_1:
+	VMOVUPS     Z9, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000006
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_5_0
+	VFMADD231PS (BX), Z16, Z10
+
+edgePlain2_5_0:
+	VMOVUPS     Z10, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_5_1
+	VFMADD231PS 64(BX), Z16, Z11
+
+edgePlain2_5_1:
+	VMOVUPS     Z11, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000007
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_6_0
+	VFMADD231PS (BX), Z16, Z12
+
+edgePlain2_6_0:
+	VMOVUPS     Z12, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_6_1
+	VFMADD231PS 64(BX), Z16, Z13
+
+edgePlain2_6_1:
+	VMOVUPS     Z13, 64(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000008
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_7_0
+	VFMADD231PS (BX), Z16, Z14
+
+edgePlain2_7_0:
+	VMOVUPS     Z14, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_7_1
+	VFMADD231PS 64(BX), Z16, Z15
+
+edgePlain2_7_1:
+	VMOVUPS Z15, 64(BX)
+	ADDQ    SI, BX
 
 done:
+	// Next tile: A and C move on, B starts over.
+	MOVQ   aNext+24(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, CX
+	MOVQ   ldc+56(FP), BX
+	IMUL3Q $0x00000020, BX, BX
+	ADDQ   BX, DX
+	DECQ   AX
+	JNZ    tile
 	VZEROUPPER
 	RET
-
-DATA f32_3f800001<>+0(SB)/4, $0x3f800001
-GLOBL f32_3f800001<>(SB), RODATA|NOPTR, $4
-
-DATA f32_33d6bf95<>+0(SB)/4, $0x33d6bf95
-GLOBL f32_33d6bf95<>(SB), RODATA|NOPTR, $4
 
 // func sgemmKernelAVX2(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 // Requires: AVX, FMA3, MMX+
@@ -1723,6 +2426,480 @@ done:
 	JNZ    tile
 	VZEROUPPER
 	RET
+
+// func sgemmKernelShortAVX2(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+// Requires: AVX, FMA3, MMX+
+TEXT ·sgemmKernelShortAVX2(SB), NOSPLIT, $0-88
+	MOVQ tiles+0(FP), AX
+	MOVQ a+16(FP), CX
+	MOVQ c+48(FP), DX
+
+tile:
+	MOVQ k+8(FP), BX
+	MOVQ b+40(FP), SI
+	MOVQ aStride+32(FP), DI
+	SHLQ $0x02, DI
+	MOVQ CX, R8
+
+	// Ask for the tile of C now: it is read or written only after all k steps.
+	MOVQ       ldc+56(FP), R10
+	MOVQ       DX, R9
+	SHLQ       $0x02, R10
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R10, R9
+	PREFETCHT0 (R9)
+	PREFETCHT0 60(R9)
+	ADDQ       R10, R9
+	VXORPS     Y0, Y0, Y0
+	VXORPS     Y1, Y1, Y1
+	VXORPS     Y2, Y2, Y2
+	VXORPS     Y3, Y3, Y3
+	VXORPS     Y4, Y4, Y4
+	VXORPS     Y5, Y5, Y5
+	VXORPS     Y6, Y6, Y6
+	VXORPS     Y7, Y7, Y7
+
+	// Main loop: kUnroll steps of k at a time.
+unrolled:
+	CMPQ         BX, $0x04
+	JB           single
+	PREFETCHT0   (R8)(DI*8)
+	VMOVUPS      (SI), Y8
+	VMOVUPS      32(SI), Y9
+	VBROADCASTSS (R8), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R8), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R8), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R8), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DI, R8
+	VMOVUPS      64(SI), Y8
+	VMOVUPS      96(SI), Y9
+	VBROADCASTSS (R8), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R8), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R8), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R8), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DI, R8
+	VMOVUPS      128(SI), Y8
+	VMOVUPS      160(SI), Y9
+	VBROADCASTSS (R8), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R8), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R8), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R8), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DI, R8
+	VMOVUPS      192(SI), Y8
+	VMOVUPS      224(SI), Y9
+	VBROADCASTSS (R8), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R8), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R8), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R8), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DI, R8
+	ADDQ         $0x00000100, SI
+	SUBQ         $0x04, BX
+	JMP          unrolled
+
+single:
+	TESTQ        BX, BX
+	JZ           store
+	VMOVUPS      (SI), Y8
+	VMOVUPS      32(SI), Y9
+	VBROADCASTSS (R8), Y10
+	VFMADD231PS  Y8, Y10, Y0
+	VFMADD231PS  Y9, Y10, Y1
+	VBROADCASTSS 4(R8), Y10
+	VFMADD231PS  Y8, Y10, Y2
+	VFMADD231PS  Y9, Y10, Y3
+	VBROADCASTSS 8(R8), Y10
+	VFMADD231PS  Y8, Y10, Y4
+	VFMADD231PS  Y9, Y10, Y5
+	VBROADCASTSS 12(R8), Y10
+	VFMADD231PS  Y8, Y10, Y6
+	VFMADD231PS  Y9, Y10, Y7
+	ADDQ         DI, R8
+	ADDQ         $0x00000040, SI
+	DECQ         BX
+	JMP          single
+
+store:
+	MOVQ         DX, BX
+	MOVQ         ldc+56(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         rows+72(FP), DI
+	MOVQ         cols+80(FP), R8
+	VBROADCASTSS beta+68(FP), Y8
+	MOVL         beta+68(FP), R9
+	SHLL         $0x01, R9
+	CMPL         alpha+64(FP), $0x3f800000
+	JE           scaled
+	VBROADCASTSS alpha+64(FP), Y9
+	VMULPS       Y9, Y0, Y0
+	VMULPS       Y9, Y1, Y1
+	VMULPS       Y9, Y2, Y2
+	VMULPS       Y9, Y3, Y3
+	VMULPS       Y9, Y4, Y4
+	VMULPS       Y9, Y5, Y5
+	VMULPS       Y9, Y6, Y6
+	VMULPS       Y9, Y7, Y7
+
+scaled:
+	CMPQ        DI, $0x00000004
+	JNE         edge
+	CMPQ        R8, $0x00000010
+	JNE         edge
+	TESTL       R9, R9
+	JZ          fullBetaZero
+	VFMADD231PS (BX), Y8, Y0
+	VMOVUPS     Y0, (BX)
+	VFMADD231PS 32(BX), Y8, Y1
+	VMOVUPS     Y1, 32(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Y8, Y2
+	VMOVUPS     Y2, (BX)
+	VFMADD231PS 32(BX), Y8, Y3
+	VMOVUPS     Y3, 32(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Y8, Y4
+	VMOVUPS     Y4, (BX)
+	VFMADD231PS 32(BX), Y8, Y5
+	VMOVUPS     Y5, 32(BX)
+	ADDQ        SI, BX
+	VFMADD231PS (BX), Y8, Y6
+	VMOVUPS     Y6, (BX)
+	VFMADD231PS 32(BX), Y8, Y7
+	VMOVUPS     Y7, 32(BX)
+	ADDQ        SI, BX
+	JMP         done
+
+fullBetaZero:
+	VMOVUPS Y0, (BX)
+	VMOVUPS Y1, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y2, (BX)
+	VMOVUPS Y3, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y4, (BX)
+	VMOVUPS Y5, 32(BX)
+	ADDQ    SI, BX
+	VMOVUPS Y6, (BX)
+	VMOVUPS Y7, 32(BX)
+	ADDQ    SI, BX
+	JMP     done
+
+edge:
+	MOVQ    R8, R10
+	SHRQ    $0x03, R10
+	ANDQ    $0x07, R8
+	LEAQ    tailMask<>+32(SB), R11
+	MOVQ    R8, R12
+	NEGQ    R12
+	VMOVDQU (R11)(R12*4), Y9
+	CMPQ    R10, $0x00
+	JE      edgeFull0
+	CMPQ    R10, $0x01
+	JE      edgeFull1
+	CMPQ    R10, $0x02
+	JE      edgeFull2
+
+edgeFull0:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_0
+	TESTL       R9, R9
+	JZ          edgeRow0_0Store
+	VMASKMOVPS  (BX), Y9, Y1
+	VFMADD231PS Y1, Y8, Y0
+
+edgeRow0_0Store:
+	VMASKMOVPS Y0, Y9, (BX)
+
+edgeRow0_0:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_1
+	TESTL       R9, R9
+	JZ          edgeRow0_1Store
+	VMASKMOVPS  (BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y2
+
+edgeRow0_1Store:
+	VMASKMOVPS Y2, Y9, (BX)
+
+edgeRow0_1:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_2
+	TESTL       R9, R9
+	JZ          edgeRow0_2Store
+	VMASKMOVPS  (BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y4
+
+edgeRow0_2Store:
+	VMASKMOVPS Y4, Y9, (BX)
+
+edgeRow0_2:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTQ       R8, R8
+	JZ          edgeRow0_3
+	TESTL       R9, R9
+	JZ          edgeRow0_3Store
+	VMASKMOVPS  (BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y6
+
+edgeRow0_3Store:
+	VMASKMOVPS Y6, Y9, (BX)
+
+edgeRow0_3:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull1:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_0_0
+	VFMADD231PS (BX), Y8, Y0
+
+edgePlain1_0_0:
+	VMOVUPS     Y0, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_0
+	TESTL       R9, R9
+	JZ          edgeRow1_0Store
+	VMASKMOVPS  32(BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y1
+
+edgeRow1_0Store:
+	VMASKMOVPS Y1, Y9, 32(BX)
+
+edgeRow1_0:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_1_0
+	VFMADD231PS (BX), Y8, Y2
+
+edgePlain1_1_0:
+	VMOVUPS     Y2, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_1
+	TESTL       R9, R9
+	JZ          edgeRow1_1Store
+	VMASKMOVPS  32(BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y3
+
+edgeRow1_1Store:
+	VMASKMOVPS Y3, Y9, 32(BX)
+
+edgeRow1_1:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_2_0
+	VFMADD231PS (BX), Y8, Y4
+
+edgePlain1_2_0:
+	VMOVUPS     Y4, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_2
+	TESTL       R9, R9
+	JZ          edgeRow1_2Store
+	VMASKMOVPS  32(BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y5
+
+edgeRow1_2Store:
+	VMASKMOVPS Y5, Y9, 32(BX)
+
+edgeRow1_2:
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain1_3_0
+	VFMADD231PS (BX), Y8, Y6
+
+edgePlain1_3_0:
+	VMOVUPS     Y6, (BX)
+	TESTQ       R8, R8
+	JZ          edgeRow1_3
+	TESTL       R9, R9
+	JZ          edgeRow1_3Store
+	VMASKMOVPS  32(BX), Y9, Y0
+	VFMADD231PS Y0, Y8, Y7
+
+edgeRow1_3Store:
+	VMASKMOVPS Y7, Y9, 32(BX)
+
+edgeRow1_3:
+	ADDQ SI, BX
+	JMP  done
+
+edgeFull2:
+	CMPQ        DI, $0x00000001
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_0_0
+	VFMADD231PS (BX), Y8, Y0
+
+edgePlain2_0_0:
+	VMOVUPS     Y0, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_0_1
+	VFMADD231PS 32(BX), Y8, Y1
+
+edgePlain2_0_1:
+	VMOVUPS     Y1, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000002
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_1_0
+	VFMADD231PS (BX), Y8, Y2
+
+edgePlain2_1_0:
+	VMOVUPS     Y2, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_1_1
+	VFMADD231PS 32(BX), Y8, Y3
+
+edgePlain2_1_1:
+	VMOVUPS     Y3, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000003
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_2_0
+	VFMADD231PS (BX), Y8, Y4
+
+edgePlain2_2_0:
+	VMOVUPS     Y4, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_2_1
+	VFMADD231PS 32(BX), Y8, Y5
+
+edgePlain2_2_1:
+	VMOVUPS     Y5, 32(BX)
+	ADDQ        SI, BX
+	CMPQ        DI, $0x00000004
+	JB          done
+	TESTL       R9, R9
+	JZ          edgePlain2_3_0
+	VFMADD231PS (BX), Y8, Y6
+
+edgePlain2_3_0:
+	VMOVUPS     Y6, (BX)
+	TESTL       R9, R9
+	JZ          edgePlain2_3_1
+	VFMADD231PS 32(BX), Y8, Y7
+
+edgePlain2_3_1:
+	VMOVUPS Y7, 32(BX)
+	ADDQ    SI, BX
+
+done:
+	// Next tile: A and C move on, B starts over.
+	MOVQ   aNext+24(FP), BX
+	SHLQ   $0x02, BX
+	ADDQ   BX, CX
+	MOVQ   ldc+56(FP), BX
+	IMUL3Q $0x00000010, BX, BX
+	ADDQ   BX, DX
+	DECQ   AX
+	JNZ    tile
+	VZEROUPPER
+	RET
+
+// func fmaPeakAVX512(iters int)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8
+	MOVQ         iters+0(FP), AX
+	VXORPS       Z0, Z0, Z0
+	VXORPS       Z1, Z1, Z1
+	VXORPS       Z2, Z2, Z2
+	VXORPS       Z3, Z3, Z3
+	VXORPS       Z4, Z4, Z4
+	VXORPS       Z5, Z5, Z5
+	VXORPS       Z6, Z6, Z6
+	VXORPS       Z7, Z7, Z7
+	VXORPS       Z8, Z8, Z8
+	VXORPS       Z9, Z9, Z9
+	VXORPS       Z10, Z10, Z10
+	VXORPS       Z11, Z11, Z11
+	VBROADCASTSS f32_3f800001<>+0(SB), Z12
+	VBROADCASTSS f32_33d6bf95<>+0(SB), Z13
+
+loop:
+	TESTQ       AX, AX
+	JZ          done
+	VFMADD213PS Z13, Z12, Z0
+	VFMADD213PS Z13, Z12, Z1
+	VFMADD213PS Z13, Z12, Z2
+	VFMADD213PS Z13, Z12, Z3
+	VFMADD213PS Z13, Z12, Z4
+	VFMADD213PS Z13, Z12, Z5
+	VFMADD213PS Z13, Z12, Z6
+	VFMADD213PS Z13, Z12, Z7
+	VFMADD213PS Z13, Z12, Z8
+	VFMADD213PS Z13, Z12, Z9
+	VFMADD213PS Z13, Z12, Z10
+	VFMADD213PS Z13, Z12, Z11
+	DECQ        AX
+	JMP         loop
+
+done:
+	VZEROUPPER
+	RET
+
+DATA f32_3f800001<>+0(SB)/4, $0x3f800001
+GLOBL f32_3f800001<>(SB), RODATA|NOPTR, $4
+
+DATA f32_33d6bf95<>+0(SB)/4, $0x33d6bf95
+GLOBL f32_33d6bf95<>(SB), RODATA|NOPTR, $4
 
 // func fmaPeakAVX2(iters int)
 // Requires: AVX, FMA3

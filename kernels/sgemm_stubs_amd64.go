@@ -9,13 +9,23 @@ package kernels
 //go:noescape
 func sgemmKernelAVX512(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 
-// iters rounds of 12 independent 16-lane FMAs, on registers only
-func fmaPeakAVX512(iters int)
+// tiles tiles of C[8 x 32] = alpha * A[8 x k] * B[k x 32] + beta * C, rows x cols of each written back.
+//
+//go:noescape
+func sgemmKernelShortAVX512(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 
 // tiles tiles of C[6 x 16] = alpha * A[6 x k] * B[k x 16] + beta * C, rows x cols of each written back.
 //
 //go:noescape
 func sgemmKernelAVX2(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+
+// tiles tiles of C[4 x 16] = alpha * A[4 x k] * B[k x 16] + beta * C, rows x cols of each written back.
+//
+//go:noescape
+func sgemmKernelShortAVX2(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
+
+// iters rounds of 12 independent 16-lane FMAs, on registers only
+func fmaPeakAVX512(iters int)
 
 // iters rounds of 12 independent 8-lane FMAs, on registers only
 func fmaPeakAVX2(iters int)

@@ -123,9 +123,10 @@ func checkGemmCase(t *testing.T, r *rand.Rand, tc gemmCase) {
 	}
 }
 
-// gemmEdgeDims holds every remainder of every tier's register tile, plus the sizes the
-// issue names.
-var gemmEdgeDims = []int{0, 1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 15, 16, 17, 23, 31, 32, 33, 127, 129, 784}
+// gemmEdgeDims holds every remainder of every tier's register tile, with and without a whole
+// tile before it (which decides how the short tiles cut a block: 7 = 4+3, 8 = 4+4,
+// 10 = 6+4, 16 = 8+8 on AVX-512), plus the sizes the issue names.
+var gemmEdgeDims = []int{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 15, 16, 17, 20, 23, 31, 32, 33, 127, 129, 784}
 
 func TestSgemmEdgeShapes(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
@@ -275,5 +276,46 @@ func TestSgemmArgumentPanics(t *testing.T) {
 			}()
 			tc.call()
 		}()
+	}
+}
+
+// TestTileRuns checks how a block's rows are cut into tiles: every row covered once, in
+// order, by tiles of the two heights, and no more padding than mr-row tiles alone would
+// compute.
+func TestTileRuns(t *testing.T) {
+	noop := func(int, int, []float32, int, int, []float32, []float32, int, float32, float32, int, int) {}
+	for _, g := range []*gemmConfig{
+		{mr: 6, shortMR: 4, kernel: noop, short: noop},
+		{mr: 12, shortMR: 8, kernel: noop, short: noop},
+		{mr: 4, kernel: noop},
+	} {
+		for mc := 1; mc <= 200; mc++ {
+			var buf [3]tileRun
+			runs := g.tileRuns(mc, &buf)
+			next, computed := 0, 0
+			for _, r := range runs {
+				if r.start != next || r.count < 1 || (r.height != g.mr && r.height != g.shortMR) ||
+					r.rows < 1 || r.rows > r.height {
+					t.Fatalf("mr %d, short %d, mc %d: bad run %+v in %+v", g.mr, g.shortMR, mc, r, runs)
+				}
+				next += (r.count-1)*r.height + r.rows
+				computed += r.count * r.height
+				if r.rows < r.height && next != mc {
+					t.Fatalf("mr %d, short %d, mc %d: a partial tile before the end: %+v", g.mr, g.shortMR, mc, runs)
+				}
+			}
+			if next != mc {
+				t.Fatalf("mr %d, short %d, mc %d: runs cover %d rows: %+v", g.mr, g.shortMR, mc, next, runs)
+			}
+			if plain := roundUp(mc, g.mr); computed > plain {
+				t.Fatalf("mr %d, short %d, mc %d: %d rows computed, more than %d with mr-row tiles", g.mr, g.shortMR, mc, computed, plain)
+			}
+		}
+	}
+	// The MLP's batch of 32 rows: four 6-row tiles and two 4-row ones, no padding.
+	var buf [3]tileRun
+	runs := (&gemmConfig{mr: 6, shortMR: 4, kernel: sgemmKernelGeneric, short: sgemmKernelGeneric}).tileRuns(32, &buf)
+	if len(runs) != 2 || runs[0].count != 4 || runs[0].height != 6 || runs[1].count != 2 || runs[1].height != 4 || runs[1].rows != 4 {
+		t.Errorf("32 rows as %+v, want 4 tiles of 6 and 2 of 4", runs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 // shape is a micro-kernel's register block: MR rows of C by NV vectors of columns.
 type shape struct {
+	name string // sgemmKernel, or sgemmKernelShort for the block's last rows
 	tier simd.Tier
 	mr   int // rows of C held in registers
 	nv   int // vectors of columns: NR = nv * tier.Lanes
@@ -25,10 +26,17 @@ type shape struct {
 //	AVX2:    6 x 16: 12 accumulators + 2 B + 1 broadcast = 15 of 16 ymm; 8 loads per 12 FMAs.
 //	AVX-512: 12 x 32: 24 accumulators + 2 B + 1 broadcast = 27 of 32 zmm; 14 loads per 24 FMAs.
 //
-// kernels/sgemm.go mirrors these numbers (sgemmMR, sgemmNR); a test checks they agree.
+// Each tier also has a short kernel, two thirds as tall (4 x 16, 8 x 32), for the rows a
+// block has left over: the MLP's batch of 32 rows is 6+6+6+6+4+4 with it, where 6-row tiles
+// alone compute 36 rows, 4 of them padding. Its 8 (16) accumulators still cover the FMA
+// latency of two pipes.
+//
+// kernels/sgemm_amd64.go mirrors these numbers; TestGemmTilesMatchGenerator checks them.
 var shapes = []shape{
-	{tier: simd.AVX512, mr: 12, nv: 2},
-	{tier: simd.AVX2, mr: 6, nv: 2},
+	{name: "sgemmKernel", tier: simd.AVX512, mr: 12, nv: 2},
+	{name: "sgemmKernelShort", tier: simd.AVX512, mr: 8, nv: 2},
+	{name: "sgemmKernel", tier: simd.AVX2, mr: 6, nv: 2},
+	{name: "sgemmKernelShort", tier: simd.AVX2, mr: 4, nv: 2},
 }
 
 // kUnroll is how many k steps one pass of the main loop does; prefetchAhead how many steps
@@ -63,7 +71,7 @@ const (
 // register takes each broadcast element of A.
 func microKernel(s shape) {
 	t := s.tier
-	TEXT(t.Name("sgemmKernel"), NOSPLIT,
+	TEXT(t.Name(s.name), NOSPLIT,
 		"func(tiles, k int, a *float32, aNext, aStride int, b *float32, c *float32, ldc int, alpha, beta float32, rows, cols int)")
 	Pragma("noescape")
 	Doc(fmt.Sprintf("tiles tiles of C[%d x %d] = alpha * A[%d x k] * B[k x %d] + beta * C, rows x cols of each written back.",

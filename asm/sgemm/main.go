@@ -15,7 +15,9 @@ func main() {
 	simd.DeclareTables()
 	for _, s := range shapes {
 		microKernel(s)
-		fmaPeak(s.tier)
+	}
+	for _, t := range simd.Tiers {
+		fmaPeak(t)
 	}
 	for _, w := range []int{16, 32} {
 		packCopy(w)
