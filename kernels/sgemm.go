@@ -15,7 +15,7 @@ type gemmKernel func(tiles, k int, a []float32, aNext, aStride int, b []float32,
 	c []float32, ldc int, alpha, beta float32, rows, cols int)
 
 // gemmConfig is one tier's matrix-multiply recipe: its micro-kernel's register tile and the
-// cache blocking around it (see sgemmConfigs for how the numbers were chosen).
+// cache blocking around it (see avx2Gemm for how the numbers were chosen).
 type gemmConfig struct {
 	mr, nr     int // register tile: rows and columns of C per kernel call
 	mc, kc, nc int // cache blocks: A block mc x kc (L2), B panel kc x nc (L3), B sliver kc x nr (L1)

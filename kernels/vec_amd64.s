@@ -635,21 +635,21 @@ sigmoidBlock:
 	VXORPS       vec_80000000<>+0(SB), Z1, Z1
 	VXORPS       vec_80000000<>+0(SB), Z2, Z2
 	VXORPS       vec_80000000<>+0(SB), Z3, Z3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z4
 	VMAXPS       Z0, Z4, Z0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z4
 	VMAXPS       Z1, Z4, Z1
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z4
 	VMAXPS       Z2, Z4, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z4
 	VMAXPS       Z3, Z4, Z3
-	VBROADCASTSS f32_42b20000<>+0(SB), Z4
+	VBROADCASTSS f32_42b00000<>+0(SB), Z4
 	VMINPS       Z0, Z4, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z4
+	VBROADCASTSS f32_42b00000<>+0(SB), Z4
 	VMINPS       Z1, Z4, Z1
-	VBROADCASTSS f32_42b20000<>+0(SB), Z4
+	VBROADCASTSS f32_42b00000<>+0(SB), Z4
 	VMINPS       Z2, Z4, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z4
+	VBROADCASTSS f32_42b00000<>+0(SB), Z4
 	VMINPS       Z3, Z4, Z3
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z4
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z1, Z5
@@ -675,30 +675,22 @@ sigmoidBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z9, Z1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z10, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z11, Z3
-	VMOVUPS      vec_39506967<>+0(SB), Z8
-	VMOVUPS      vec_39506967<>+0(SB), Z9
-	VMOVUPS      vec_39506967<>+0(SB), Z10
-	VMOVUPS      vec_39506967<>+0(SB), Z11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3c088908<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3c088908<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3f000000<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3f000000<>+0(SB), Z3, Z11
+	VMOVUPS      vec_3c088aab<>+0(SB), Z8
+	VMOVUPS      vec_3c088aab<>+0(SB), Z9
+	VMOVUPS      vec_3c088aab<>+0(SB), Z10
+	VMOVUPS      vec_3c088aab<>+0(SB), Z11
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z3, Z11
 	VMULPS       Z0, Z0, Z12
 	VMULPS       Z1, Z1, Z13
 	VMULPS       Z2, Z2, Z14
@@ -711,26 +703,6 @@ sigmoidBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z9, Z9
 	VADDPS       vec_3f800000<>+0(SB), Z10, Z10
 	VADDPS       vec_3f800000<>+0(SB), Z11, Z11
-	VPSRAD       $0x01, Z4, Z12
-	VPSRAD       $0x01, Z5, Z13
-	VPSRAD       $0x01, Z6, Z14
-	VPSRAD       $0x01, Z7, Z15
-	VPSUBD       Z12, Z4, Z4
-	VPSUBD       Z13, Z5, Z5
-	VPSUBD       Z14, Z6, Z6
-	VPSUBD       Z15, Z7, Z7
-	VPADDD       vec_0000007f<>+0(SB), Z12, Z12
-	VPADDD       vec_0000007f<>+0(SB), Z13, Z13
-	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
-	VPADDD       vec_0000007f<>+0(SB), Z15, Z15
-	VPSLLD       $0x17, Z12, Z12
-	VPSLLD       $0x17, Z13, Z13
-	VPSLLD       $0x17, Z14, Z14
-	VPSLLD       $0x17, Z15, Z15
-	VMULPS       Z12, Z8, Z8
-	VMULPS       Z13, Z9, Z9
-	VMULPS       Z14, Z10, Z10
-	VMULPS       Z15, Z11, Z11
 	VPADDD       vec_0000007f<>+0(SB), Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
 	VPADDD       vec_0000007f<>+0(SB), Z6, Z6
@@ -769,9 +741,9 @@ sigmoidVector:
 	JB           sigmoidTail
 	VMOVUPS      (DX), Z0
 	VXORPS       vec_80000000<>+0(SB), Z0, Z0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z1
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z1
 	VMAXPS       Z0, Z1, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z1
+	VBROADCASTSS f32_42b00000<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z1
 	VCVTPS2DQ    Z1, Z1
@@ -779,20 +751,13 @@ sigmoidVector:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z2
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z2
+	VMOVUPS      vec_3c088aab<>+0(SB), Z2
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z0, Z2
 	VMULPS       Z0, Z0, Z3
 	VFMADD213PS  Z0, Z3, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
-	VPSRAD       $0x01, Z1, Z3
-	VPSUBD       Z3, Z1, Z1
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
-	VPSLLD       $0x17, Z3, Z3
-	VMULPS       Z3, Z2, Z2
 	VPADDD       vec_0000007f<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z2, Z2
@@ -813,9 +778,9 @@ sigmoidTail:
 	KMOVW        BX, K1
 	VMOVUPS.Z    (DX), K1, Z0
 	VXORPS       vec_80000000<>+0(SB), Z0, Z0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z1
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z1
 	VMAXPS       Z0, Z1, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z1
+	VBROADCASTSS f32_42b00000<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z1
 	VCVTPS2DQ    Z1, Z1
@@ -823,20 +788,13 @@ sigmoidTail:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z2
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z2
+	VMOVUPS      vec_3c088aab<>+0(SB), Z2
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z0, Z2
 	VMULPS       Z0, Z0, Z3
 	VFMADD213PS  Z0, Z3, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
-	VPSRAD       $0x01, Z1, Z3
-	VPSUBD       Z3, Z1, Z1
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
-	VPSLLD       $0x17, Z3, Z3
-	VMULPS       Z3, Z2, Z2
 	VPADDD       vec_0000007f<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z2, Z2
@@ -867,6 +825,84 @@ DATA vec_80000000<>+56(SB)/4, $0x80000000
 DATA vec_80000000<>+60(SB)/4, $0x80000000
 GLOBL vec_80000000<>(SB), RODATA|NOPTR, $64
 
+DATA f32_c2ae0000<>+0(SB)/4, $0xc2ae0000
+GLOBL f32_c2ae0000<>(SB), RODATA|NOPTR, $4
+
+DATA f32_42b00000<>+0(SB)/4, $0x42b00000
+GLOBL f32_42b00000<>(SB), RODATA|NOPTR, $4
+
+DATA vec_3c088aab<>+0(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+4(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+8(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+12(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+16(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+20(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+24(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+28(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+32(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+36(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+40(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+44(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+48(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+52(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+56(SB)/4, $0x3c088aab
+DATA vec_3c088aab<>+60(SB)/4, $0x3c088aab
+GLOBL vec_3c088aab<>(SB), RODATA|NOPTR, $64
+
+DATA vec_3d2b9ddd<>+0(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+4(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+8(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+12(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+16(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+20(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+24(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+28(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+32(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+36(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+40(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+44(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+48(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+52(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+56(SB)/4, $0x3d2b9ddd
+DATA vec_3d2b9ddd<>+60(SB)/4, $0x3d2b9ddd
+GLOBL vec_3d2b9ddd<>(SB), RODATA|NOPTR, $64
+
+DATA vec_3e2aab3e<>+0(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+4(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+8(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+12(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+16(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+20(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+24(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+28(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+32(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+36(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+40(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+44(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+48(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+52(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+56(SB)/4, $0x3e2aab3e
+DATA vec_3e2aab3e<>+60(SB)/4, $0x3e2aab3e
+GLOBL vec_3e2aab3e<>(SB), RODATA|NOPTR, $64
+
+DATA vec_3efffee0<>+0(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+4(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+8(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+12(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+16(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+20(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+24(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+28(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+32(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+36(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+40(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+44(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+48(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+52(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+56(SB)/4, $0x3efffee0
+DATA vec_3efffee0<>+60(SB)/4, $0x3efffee0
+GLOBL vec_3efffee0<>(SB), RODATA|NOPTR, $64
+
 // func tanhAVX512(dst []float32, src []float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·tanhAVX512(SB), NOSPLIT, $0-48
@@ -893,21 +929,21 @@ tanhBlock:
 	VADDPS       Z1, Z1, Z1
 	VADDPS       Z2, Z2, Z2
 	VADDPS       Z3, Z3, Z3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z8
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z8
 	VMAXPS       Z0, Z8, Z0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z8
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z8
 	VMAXPS       Z1, Z8, Z1
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z8
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z8
 	VMAXPS       Z2, Z8, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z8
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z8
 	VMAXPS       Z3, Z8, Z3
-	VBROADCASTSS f32_42b20000<>+0(SB), Z8
+	VBROADCASTSS f32_42b00000<>+0(SB), Z8
 	VMINPS       Z0, Z8, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z8
+	VBROADCASTSS f32_42b00000<>+0(SB), Z8
 	VMINPS       Z1, Z8, Z1
-	VBROADCASTSS f32_42b20000<>+0(SB), Z8
+	VBROADCASTSS f32_42b00000<>+0(SB), Z8
 	VMINPS       Z2, Z8, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z8
+	VBROADCASTSS f32_42b00000<>+0(SB), Z8
 	VMINPS       Z3, Z8, Z3
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z8
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z1, Z9
@@ -933,30 +969,22 @@ tanhBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z13, Z1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z14, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z15, Z3
-	VMOVUPS      vec_39506967<>+0(SB), Z12
-	VMOVUPS      vec_39506967<>+0(SB), Z13
-	VMOVUPS      vec_39506967<>+0(SB), Z14
-	VMOVUPS      vec_39506967<>+0(SB), Z15
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z12
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z1, Z13
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z14
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z3, Z15
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z12
-	VFMADD213PS  vec_3c088908<>+0(SB), Z1, Z13
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z14
-	VFMADD213PS  vec_3c088908<>+0(SB), Z3, Z15
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z12
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z1, Z13
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z14
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z3, Z15
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z12
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z1, Z13
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z14
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z3, Z15
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z12
-	VFMADD213PS  vec_3f000000<>+0(SB), Z1, Z13
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z14
-	VFMADD213PS  vec_3f000000<>+0(SB), Z3, Z15
+	VMOVUPS      vec_3c088aab<>+0(SB), Z12
+	VMOVUPS      vec_3c088aab<>+0(SB), Z13
+	VMOVUPS      vec_3c088aab<>+0(SB), Z14
+	VMOVUPS      vec_3c088aab<>+0(SB), Z15
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z0, Z12
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z1, Z13
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z2, Z14
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z3, Z15
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z0, Z12
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z1, Z13
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z2, Z14
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z3, Z15
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z0, Z12
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z1, Z13
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z2, Z14
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z3, Z15
 	VMULPS       Z0, Z0, Z16
 	VMULPS       Z1, Z1, Z17
 	VMULPS       Z2, Z2, Z18
@@ -969,26 +997,6 @@ tanhBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z13, Z13
 	VADDPS       vec_3f800000<>+0(SB), Z14, Z14
 	VADDPS       vec_3f800000<>+0(SB), Z15, Z15
-	VPSRAD       $0x01, Z8, Z16
-	VPSRAD       $0x01, Z9, Z17
-	VPSRAD       $0x01, Z10, Z18
-	VPSRAD       $0x01, Z11, Z19
-	VPSUBD       Z16, Z8, Z8
-	VPSUBD       Z17, Z9, Z9
-	VPSUBD       Z18, Z10, Z10
-	VPSUBD       Z19, Z11, Z11
-	VPADDD       vec_0000007f<>+0(SB), Z16, Z16
-	VPADDD       vec_0000007f<>+0(SB), Z17, Z17
-	VPADDD       vec_0000007f<>+0(SB), Z18, Z18
-	VPADDD       vec_0000007f<>+0(SB), Z19, Z19
-	VPSLLD       $0x17, Z16, Z16
-	VPSLLD       $0x17, Z17, Z17
-	VPSLLD       $0x17, Z18, Z18
-	VPSLLD       $0x17, Z19, Z19
-	VMULPS       Z16, Z12, Z12
-	VMULPS       Z17, Z13, Z13
-	VMULPS       Z18, Z14, Z14
-	VMULPS       Z19, Z15, Z15
 	VPADDD       vec_0000007f<>+0(SB), Z8, Z8
 	VPADDD       vec_0000007f<>+0(SB), Z9, Z9
 	VPADDD       vec_0000007f<>+0(SB), Z10, Z10
@@ -1037,9 +1045,9 @@ tanhVector:
 	VANDPS       vec_80000000<>+0(SB), Z0, Z1
 	VORPS        vec_80000000<>+0(SB), Z0, Z0
 	VADDPS       Z0, Z0, Z0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z2
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z2
 	VMAXPS       Z0, Z2, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z2
+	VBROADCASTSS f32_42b00000<>+0(SB), Z2
 	VMINPS       Z0, Z2, Z0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
 	VCVTPS2DQ    Z2, Z2
@@ -1047,20 +1055,13 @@ tanhVector:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z3
+	VMOVUPS      vec_3c088aab<>+0(SB), Z3
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z0, Z3
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPSRAD       $0x01, Z2, Z4
-	VPSUBD       Z4, Z2, Z2
-	VPADDD       vec_0000007f<>+0(SB), Z4, Z4
-	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z4, Z3, Z3
 	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
@@ -1085,9 +1086,9 @@ tanhTail:
 	VANDPS       vec_80000000<>+0(SB), Z0, Z1
 	VORPS        vec_80000000<>+0(SB), Z0, Z0
 	VADDPS       Z0, Z0, Z0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z2
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z2
 	VMAXPS       Z0, Z2, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z2
+	VBROADCASTSS f32_42b00000<>+0(SB), Z2
 	VMINPS       Z0, Z2, Z0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
 	VCVTPS2DQ    Z2, Z2
@@ -1095,20 +1096,13 @@ tanhTail:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z3
+	VMOVUPS      vec_3c088aab<>+0(SB), Z3
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z0, Z3
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPSRAD       $0x01, Z2, Z4
-	VPSUBD       Z4, Z2, Z2
-	VPADDD       vec_0000007f<>+0(SB), Z4, Z4
-	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z4, Z3, Z3
 	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
@@ -1173,21 +1167,21 @@ geluBlock:
 	VXORPS       vec_80000000<>+0(SB), Z9, Z9
 	VXORPS       vec_80000000<>+0(SB), Z10, Z10
 	VXORPS       vec_80000000<>+0(SB), Z11, Z11
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z8, Z12, Z8
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z9, Z12, Z9
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z10, Z12, Z10
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z11, Z12, Z11
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z8, Z12, Z8
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z9, Z12, Z9
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z10, Z12, Z10
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z11, Z12, Z11
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z8, Z12
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z9, Z13
@@ -1213,30 +1207,22 @@ geluBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z17, Z9
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z18, Z10
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z19, Z11
-	VMOVUPS      vec_39506967<>+0(SB), Z16
-	VMOVUPS      vec_39506967<>+0(SB), Z17
-	VMOVUPS      vec_39506967<>+0(SB), Z18
-	VMOVUPS      vec_39506967<>+0(SB), Z19
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3c088908<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3c088908<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3c088908<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3c088908<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3f000000<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3f000000<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3f000000<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3f000000<>+0(SB), Z11, Z19
+	VMOVUPS      vec_3c088aab<>+0(SB), Z16
+	VMOVUPS      vec_3c088aab<>+0(SB), Z17
+	VMOVUPS      vec_3c088aab<>+0(SB), Z18
+	VMOVUPS      vec_3c088aab<>+0(SB), Z19
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z8, Z16
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z9, Z17
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z10, Z18
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z11, Z19
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z8, Z16
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z9, Z17
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z10, Z18
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z11, Z19
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z8, Z16
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z9, Z17
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z10, Z18
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z11, Z19
 	VMULPS       Z8, Z8, Z20
 	VMULPS       Z9, Z9, Z21
 	VMULPS       Z10, Z10, Z22
@@ -1249,26 +1235,6 @@ geluBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z17, Z17
 	VADDPS       vec_3f800000<>+0(SB), Z18, Z18
 	VADDPS       vec_3f800000<>+0(SB), Z19, Z19
-	VPSRAD       $0x01, Z12, Z20
-	VPSRAD       $0x01, Z13, Z21
-	VPSRAD       $0x01, Z14, Z22
-	VPSRAD       $0x01, Z15, Z23
-	VPSUBD       Z20, Z12, Z12
-	VPSUBD       Z21, Z13, Z13
-	VPSUBD       Z22, Z14, Z14
-	VPSUBD       Z23, Z15, Z15
-	VPADDD       vec_0000007f<>+0(SB), Z20, Z20
-	VPADDD       vec_0000007f<>+0(SB), Z21, Z21
-	VPADDD       vec_0000007f<>+0(SB), Z22, Z22
-	VPADDD       vec_0000007f<>+0(SB), Z23, Z23
-	VPSLLD       $0x17, Z20, Z20
-	VPSLLD       $0x17, Z21, Z21
-	VPSLLD       $0x17, Z22, Z22
-	VPSLLD       $0x17, Z23, Z23
-	VMULPS       Z20, Z16, Z16
-	VMULPS       Z21, Z17, Z17
-	VMULPS       Z22, Z18, Z18
-	VMULPS       Z23, Z19, Z19
 	VPADDD       vec_0000007f<>+0(SB), Z12, Z12
 	VPADDD       vec_0000007f<>+0(SB), Z13, Z13
 	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
@@ -1335,9 +1301,9 @@ geluVector:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Z3, Z2
 	VMULPS       Z1, Z2, Z2
 	VXORPS       vec_80000000<>+0(SB), Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z3
+	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
 	VCVTPS2DQ    Z3, Z3
@@ -1345,20 +1311,13 @@ geluVector:
 	VMOVAPS      Z2, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
-	VMOVUPS      vec_39506967<>+0(SB), Z4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z4
+	VMOVUPS      vec_3c088aab<>+0(SB), Z4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPSRAD       $0x01, Z3, Z5
-	VPSUBD       Z5, Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z5, Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
@@ -1392,9 +1351,9 @@ geluTail:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Z3, Z2
 	VMULPS       Z1, Z2, Z2
 	VXORPS       vec_80000000<>+0(SB), Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z3
+	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
 	VCVTPS2DQ    Z3, Z3
@@ -1402,20 +1361,13 @@ geluTail:
 	VMOVAPS      Z2, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
-	VMOVUPS      vec_39506967<>+0(SB), Z4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z4
+	VMOVUPS      vec_3c088aab<>+0(SB), Z4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPSRAD       $0x01, Z3, Z5
-	VPSUBD       Z5, Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z5, Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
@@ -1536,21 +1488,21 @@ geluBackwardBlock:
 	VXORPS       vec_80000000<>+0(SB), Z9, Z9
 	VXORPS       vec_80000000<>+0(SB), Z10, Z10
 	VXORPS       vec_80000000<>+0(SB), Z11, Z11
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z8, Z12, Z8
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z9, Z12, Z9
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z10, Z12, Z10
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z12
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z12
 	VMAXPS       Z11, Z12, Z11
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z8, Z12, Z8
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z9, Z12, Z9
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z10, Z12, Z10
-	VBROADCASTSS f32_42b20000<>+0(SB), Z12
+	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z11, Z12, Z11
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z8, Z12
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z9, Z13
@@ -1576,30 +1528,22 @@ geluBackwardBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z17, Z9
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z18, Z10
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z19, Z11
-	VMOVUPS      vec_39506967<>+0(SB), Z16
-	VMOVUPS      vec_39506967<>+0(SB), Z17
-	VMOVUPS      vec_39506967<>+0(SB), Z18
-	VMOVUPS      vec_39506967<>+0(SB), Z19
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3c088908<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3c088908<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3c088908<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3c088908<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z11, Z19
-	VFMADD213PS  vec_3f000000<>+0(SB), Z8, Z16
-	VFMADD213PS  vec_3f000000<>+0(SB), Z9, Z17
-	VFMADD213PS  vec_3f000000<>+0(SB), Z10, Z18
-	VFMADD213PS  vec_3f000000<>+0(SB), Z11, Z19
+	VMOVUPS      vec_3c088aab<>+0(SB), Z16
+	VMOVUPS      vec_3c088aab<>+0(SB), Z17
+	VMOVUPS      vec_3c088aab<>+0(SB), Z18
+	VMOVUPS      vec_3c088aab<>+0(SB), Z19
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z8, Z16
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z9, Z17
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z10, Z18
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z11, Z19
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z8, Z16
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z9, Z17
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z10, Z18
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z11, Z19
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z8, Z16
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z9, Z17
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z10, Z18
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z11, Z19
 	VMULPS       Z8, Z8, Z20
 	VMULPS       Z9, Z9, Z21
 	VMULPS       Z10, Z10, Z22
@@ -1612,26 +1556,6 @@ geluBackwardBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z17, Z17
 	VADDPS       vec_3f800000<>+0(SB), Z18, Z18
 	VADDPS       vec_3f800000<>+0(SB), Z19, Z19
-	VPSRAD       $0x01, Z12, Z20
-	VPSRAD       $0x01, Z13, Z21
-	VPSRAD       $0x01, Z14, Z22
-	VPSRAD       $0x01, Z15, Z23
-	VPSUBD       Z20, Z12, Z12
-	VPSUBD       Z21, Z13, Z13
-	VPSUBD       Z22, Z14, Z14
-	VPSUBD       Z23, Z15, Z15
-	VPADDD       vec_0000007f<>+0(SB), Z20, Z20
-	VPADDD       vec_0000007f<>+0(SB), Z21, Z21
-	VPADDD       vec_0000007f<>+0(SB), Z22, Z22
-	VPADDD       vec_0000007f<>+0(SB), Z23, Z23
-	VPSLLD       $0x17, Z20, Z20
-	VPSLLD       $0x17, Z21, Z21
-	VPSLLD       $0x17, Z22, Z22
-	VPSLLD       $0x17, Z23, Z23
-	VMULPS       Z20, Z16, Z16
-	VMULPS       Z21, Z17, Z17
-	VMULPS       Z22, Z18, Z18
-	VMULPS       Z23, Z19, Z19
 	VPADDD       vec_0000007f<>+0(SB), Z12, Z12
 	VPADDD       vec_0000007f<>+0(SB), Z13, Z13
 	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
@@ -1716,9 +1640,9 @@ geluBackwardVector:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Z3, Z2
 	VMULPS       Z1, Z2, Z2
 	VXORPS       vec_80000000<>+0(SB), Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z3
+	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
 	VCVTPS2DQ    Z3, Z3
@@ -1726,20 +1650,13 @@ geluBackwardVector:
 	VMOVAPS      Z2, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
-	VMOVUPS      vec_39506967<>+0(SB), Z4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z4
+	VMOVUPS      vec_3c088aab<>+0(SB), Z4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPSRAD       $0x01, Z3, Z5
-	VPSUBD       Z5, Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z5, Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
@@ -1779,9 +1696,9 @@ geluBackwardTail:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Z3, Z2
 	VMULPS       Z1, Z2, Z2
 	VXORPS       vec_80000000<>+0(SB), Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z3
+	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
 	VCVTPS2DQ    Z3, Z3
@@ -1789,20 +1706,13 @@ geluBackwardTail:
 	VMOVAPS      Z2, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
-	VMOVUPS      vec_39506967<>+0(SB), Z4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z4
+	VMOVUPS      vec_3c088aab<>+0(SB), Z4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPSRAD       $0x01, Z3, Z5
-	VPSUBD       Z5, Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z5, Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
@@ -3261,21 +3171,21 @@ sigmoidBlock:
 	VXORPS       vec_80000000<>+0(SB), Y1, Y1
 	VXORPS       vec_80000000<>+0(SB), Y2, Y2
 	VXORPS       vec_80000000<>+0(SB), Y3, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y4
 	VMAXPS       Y0, Y4, Y0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y4
 	VMAXPS       Y1, Y4, Y1
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y4
 	VMAXPS       Y2, Y4, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y4
 	VMAXPS       Y3, Y4, Y3
-	VBROADCASTSS f32_42b20000<>+0(SB), Y4
+	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y0, Y4, Y0
-	VBROADCASTSS f32_42b20000<>+0(SB), Y4
+	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y1, Y4, Y1
-	VBROADCASTSS f32_42b20000<>+0(SB), Y4
+	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y2, Y4, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y4
+	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y4
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y5
@@ -3301,30 +3211,22 @@ sigmoidBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y11, Y3
-	VMOVUPS      vec_39506967<>+0(SB), Y8
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VMOVUPS      vec_39506967<>+0(SB), Y10
-	VMOVUPS      vec_39506967<>+0(SB), Y11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3c088908<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3c088908<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3f000000<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3f000000<>+0(SB), Y3, Y11
+	VMOVUPS      vec_3c088aab<>+0(SB), Y8
+	VMOVUPS      vec_3c088aab<>+0(SB), Y9
+	VMOVUPS      vec_3c088aab<>+0(SB), Y10
+	VMOVUPS      vec_3c088aab<>+0(SB), Y11
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y3, Y11
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y3, Y11
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y3, Y11
 	VMULPS       Y0, Y0, Y12
 	VMULPS       Y1, Y1, Y13
 	VMULPS       Y2, Y2, Y14
@@ -3337,26 +3239,6 @@ sigmoidBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
 	VADDPS       vec_3f800000<>+0(SB), Y11, Y11
-	VPSRAD       $0x01, Y4, Y12
-	VPSRAD       $0x01, Y5, Y13
-	VPSRAD       $0x01, Y6, Y14
-	VPSRAD       $0x01, Y7, Y15
-	VPSUBD       Y12, Y4, Y4
-	VPSUBD       Y13, Y5, Y5
-	VPSUBD       Y14, Y6, Y6
-	VPSUBD       Y15, Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y12, Y12
-	VPADDD       vec_0000007f<>+0(SB), Y13, Y13
-	VPADDD       vec_0000007f<>+0(SB), Y14, Y14
-	VPADDD       vec_0000007f<>+0(SB), Y15, Y15
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x17, Y13, Y13
-	VPSLLD       $0x17, Y14, Y14
-	VPSLLD       $0x17, Y15, Y15
-	VMULPS       Y12, Y8, Y8
-	VMULPS       Y13, Y9, Y9
-	VMULPS       Y14, Y10, Y10
-	VMULPS       Y15, Y11, Y11
 	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
 	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
@@ -3395,9 +3277,9 @@ sigmoidVector:
 	JB           sigmoidTail
 	VMOVUPS      (DX), Y0
 	VXORPS       vec_80000000<>+0(SB), Y0, Y0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y1
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y1
 	VMAXPS       Y0, Y1, Y0
-	VBROADCASTSS f32_42b20000<>+0(SB), Y1
+	VBROADCASTSS f32_42b00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y1
 	VCVTPS2DQ    Y1, Y1
@@ -3405,20 +3287,13 @@ sigmoidVector:
 	VMOVAPS      Y0, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y2, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y2, Y0
-	VMOVUPS      vec_39506967<>+0(SB), Y2
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y2
+	VMOVUPS      vec_3c088aab<>+0(SB), Y2
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y0, Y2
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y0, Y2
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y0, Y2
 	VMULPS       Y0, Y0, Y3
 	VFMADD213PS  Y0, Y3, Y2
 	VADDPS       vec_3f800000<>+0(SB), Y2, Y2
-	VPSRAD       $0x01, Y1, Y3
-	VPSUBD       Y3, Y1, Y1
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VMULPS       Y3, Y2, Y2
 	VPADDD       vec_0000007f<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y2, Y2
@@ -3439,9 +3314,9 @@ sigmoidTail:
 	VMOVDQU      (BX)(CX*4), Y0
 	VMASKMOVPS   (DX), Y0, Y1
 	VXORPS       vec_80000000<>+0(SB), Y1, Y1
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y2
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y2
 	VMAXPS       Y1, Y2, Y1
-	VBROADCASTSS f32_42b20000<>+0(SB), Y2
+	VBROADCASTSS f32_42b00000<>+0(SB), Y2
 	VMINPS       Y1, Y2, Y1
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y2
 	VCVTPS2DQ    Y2, Y2
@@ -3449,20 +3324,13 @@ sigmoidTail:
 	VMOVAPS      Y1, Y1
 	VFNMADD231PS vec_3f318000<>+0(SB), Y3, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y3, Y1
-	VMOVUPS      vec_39506967<>+0(SB), Y3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3c088908<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3f000000<>+0(SB), Y1, Y3
+	VMOVUPS      vec_3c088aab<>+0(SB), Y3
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y1, Y3
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y1, Y3
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y1, Y3
 	VMULPS       Y1, Y1, Y4
 	VFMADD213PS  Y1, Y4, Y3
 	VADDPS       vec_3f800000<>+0(SB), Y3, Y3
-	VPSRAD       $0x01, Y2, Y4
-	VPSUBD       Y4, Y2, Y2
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y3, Y3
 	VPADDD       vec_0000007f<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
@@ -3497,17 +3365,17 @@ tanhBlock:
 	VADDPS       Y0, Y0, Y0
 	VADDPS       Y1, Y1, Y1
 	VADDPS       Y2, Y2, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y0, Y6, Y0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y1, Y6, Y1
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y2, Y6, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y0, Y6, Y0
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y1, Y6, Y1
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y2, Y6, Y2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y6
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y7
@@ -3527,24 +3395,18 @@ tanhBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y11, Y2
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VMOVUPS      vec_39506967<>+0(SB), Y10
-	VMOVUPS      vec_39506967<>+0(SB), Y11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y1, Y10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y11
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y1, Y10
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y1, Y10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y1, Y10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y11
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y1, Y10
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y11
+	VMOVUPS      vec_3c088aab<>+0(SB), Y9
+	VMOVUPS      vec_3c088aab<>+0(SB), Y10
+	VMOVUPS      vec_3c088aab<>+0(SB), Y11
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y0, Y9
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y1, Y10
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y2, Y11
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y0, Y9
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y1, Y10
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y2, Y11
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y0, Y9
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y1, Y10
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y2, Y11
 	VMULPS       Y0, Y0, Y12
 	VMULPS       Y1, Y1, Y13
 	VMULPS       Y2, Y2, Y14
@@ -3554,21 +3416,6 @@ tanhBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
 	VADDPS       vec_3f800000<>+0(SB), Y11, Y11
-	VPSRAD       $0x01, Y6, Y12
-	VPSRAD       $0x01, Y7, Y13
-	VPSRAD       $0x01, Y8, Y14
-	VPSUBD       Y12, Y6, Y6
-	VPSUBD       Y13, Y7, Y7
-	VPSUBD       Y14, Y8, Y8
-	VPADDD       vec_0000007f<>+0(SB), Y12, Y12
-	VPADDD       vec_0000007f<>+0(SB), Y13, Y13
-	VPADDD       vec_0000007f<>+0(SB), Y14, Y14
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x17, Y13, Y13
-	VPSLLD       $0x17, Y14, Y14
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y13, Y10, Y10
-	VMULPS       Y14, Y11, Y11
 	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
 	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPADDD       vec_0000007f<>+0(SB), Y8, Y8
@@ -3608,9 +3455,9 @@ tanhVector:
 	VANDPS       vec_80000000<>+0(SB), Y0, Y1
 	VORPS        vec_80000000<>+0(SB), Y0, Y0
 	VADDPS       Y0, Y0, Y0
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y2
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y2
 	VMAXPS       Y0, Y2, Y0
-	VBROADCASTSS f32_42b20000<>+0(SB), Y2
+	VBROADCASTSS f32_42b00000<>+0(SB), Y2
 	VMINPS       Y0, Y2, Y0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y2
 	VCVTPS2DQ    Y2, Y2
@@ -3618,20 +3465,13 @@ tanhVector:
 	VMOVAPS      Y0, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y3, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y3, Y0
-	VMOVUPS      vec_39506967<>+0(SB), Y3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y3
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y3
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y3
+	VMOVUPS      vec_3c088aab<>+0(SB), Y3
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y0, Y3
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y0, Y3
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y0, Y3
 	VMULPS       Y0, Y0, Y4
 	VFMADD213PS  Y0, Y4, Y3
 	VADDPS       vec_3f800000<>+0(SB), Y3, Y3
-	VPSRAD       $0x01, Y2, Y4
-	VPSUBD       Y4, Y2, Y2
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VMULPS       Y4, Y3, Y3
 	VPADDD       vec_0000007f<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
@@ -3656,9 +3496,9 @@ tanhTail:
 	VANDPS       vec_80000000<>+0(SB), Y1, Y2
 	VORPS        vec_80000000<>+0(SB), Y1, Y1
 	VADDPS       Y1, Y1, Y1
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y3
 	VMAXPS       Y1, Y3, Y1
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_42b00000<>+0(SB), Y3
 	VMINPS       Y1, Y3, Y1
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -3666,20 +3506,13 @@ tanhTail:
 	VMOVAPS      Y1, Y1
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y1
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y1, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y1, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y1, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y1, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y1, Y4
+	VMOVUPS      vec_3c088aab<>+0(SB), Y4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y1, Y4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y1, Y4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y1, Y4
 	VMULPS       Y1, Y1, Y5
 	VFMADD213PS  Y1, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
@@ -3724,13 +3557,13 @@ geluBlock:
 	VMULPS       Y3, Y5, Y5
 	VXORPS       vec_80000000<>+0(SB), Y4, Y4
 	VXORPS       vec_80000000<>+0(SB), Y5, Y5
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y4, Y6, Y4
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y5, Y6, Y5
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y4, Y6, Y4
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y5, Y6, Y5
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y4, Y6
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y5, Y7
@@ -3744,34 +3577,20 @@ geluBlock:
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y5
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y4
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y5
-	VMOVUPS      vec_39506967<>+0(SB), Y8
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3c088908<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3f000000<>+0(SB), Y5, Y9
+	VMOVUPS      vec_3c088aab<>+0(SB), Y8
+	VMOVUPS      vec_3c088aab<>+0(SB), Y9
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y4, Y8
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y5, Y9
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y4, Y8
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y5, Y9
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y4, Y8
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y5, Y9
 	VMULPS       Y4, Y4, Y10
 	VMULPS       Y5, Y5, Y11
 	VFMADD213PS  Y4, Y10, Y8
 	VFMADD213PS  Y5, Y11, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
-	VPSRAD       $0x01, Y6, Y10
-	VPSRAD       $0x01, Y7, Y11
-	VPSUBD       Y10, Y6, Y6
-	VPSUBD       Y11, Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y10, Y10
-	VPADDD       vec_0000007f<>+0(SB), Y11, Y11
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y10, Y8, Y8
-	VMULPS       Y11, Y9, Y9
 	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
 	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
@@ -3814,9 +3633,9 @@ geluVector:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Y3, Y2
 	VMULPS       Y1, Y2, Y2
 	VXORPS       vec_80000000<>+0(SB), Y2, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_42b00000<>+0(SB), Y3
 	VMINPS       Y2, Y3, Y2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -3824,20 +3643,13 @@ geluVector:
 	VMOVAPS      Y2, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y4
+	VMOVUPS      vec_3c088aab<>+0(SB), Y4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y2, Y4
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
@@ -3871,9 +3683,9 @@ geluTail:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Y4, Y3
 	VMULPS       Y2, Y3, Y3
 	VXORPS       vec_80000000<>+0(SB), Y3, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y4
 	VMAXPS       Y3, Y4, Y3
-	VBROADCASTSS f32_42b20000<>+0(SB), Y4
+	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y4
 	VCVTPS2DQ    Y4, Y4
@@ -3881,20 +3693,13 @@ geluTail:
 	VMOVAPS      Y3, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y3
-	VMOVUPS      vec_39506967<>+0(SB), Y5
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3c088908<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3f000000<>+0(SB), Y3, Y5
+	VMOVUPS      vec_3c088aab<>+0(SB), Y5
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y3, Y5
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y3, Y5
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y3, Y5
 	VMULPS       Y3, Y3, Y6
 	VFMADD213PS  Y3, Y6, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
-	VPSRAD       $0x01, Y4, Y6
-	VPSUBD       Y6, Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y5, Y5
 	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y4, Y5, Y5
@@ -3945,13 +3750,13 @@ geluBackwardBlock:
 	VMULPS       Y3, Y5, Y5
 	VXORPS       vec_80000000<>+0(SB), Y4, Y4
 	VXORPS       vec_80000000<>+0(SB), Y5, Y5
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y4, Y6, Y4
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y6
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y5, Y6, Y5
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y4, Y6, Y4
-	VBROADCASTSS f32_42b20000<>+0(SB), Y6
+	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y5, Y6, Y5
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y4, Y6
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y5, Y7
@@ -3965,34 +3770,20 @@ geluBackwardBlock:
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y5
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y4
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y5
-	VMOVUPS      vec_39506967<>+0(SB), Y8
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3c088908<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y5, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_3f000000<>+0(SB), Y5, Y9
+	VMOVUPS      vec_3c088aab<>+0(SB), Y8
+	VMOVUPS      vec_3c088aab<>+0(SB), Y9
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y4, Y8
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y5, Y9
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y4, Y8
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y5, Y9
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y4, Y8
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y5, Y9
 	VMULPS       Y4, Y4, Y10
 	VMULPS       Y5, Y5, Y11
 	VFMADD213PS  Y4, Y10, Y8
 	VFMADD213PS  Y5, Y11, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
-	VPSRAD       $0x01, Y6, Y10
-	VPSRAD       $0x01, Y7, Y11
-	VPSUBD       Y10, Y6, Y6
-	VPSUBD       Y11, Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y10, Y10
-	VPADDD       vec_0000007f<>+0(SB), Y11, Y11
-	VPSLLD       $0x17, Y10, Y10
-	VPSLLD       $0x17, Y11, Y11
-	VMULPS       Y10, Y8, Y8
-	VMULPS       Y11, Y9, Y9
 	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
 	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
@@ -4045,9 +3836,9 @@ geluBackwardVector:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Y3, Y2
 	VMULPS       Y1, Y2, Y2
 	VXORPS       vec_80000000<>+0(SB), Y2, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y3
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_42b00000<>+0(SB), Y3
 	VMINPS       Y2, Y3, Y2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -4055,20 +3846,13 @@ geluBackwardVector:
 	VMOVAPS      Y2, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y4
+	VMOVUPS      vec_3c088aab<>+0(SB), Y4
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y2, Y4
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
@@ -4108,9 +3892,9 @@ geluBackwardTail:
 	VFMADD213PS  vec_3fcc422a<>+0(SB), Y4, Y3
 	VMULPS       Y2, Y3, Y3
 	VXORPS       vec_80000000<>+0(SB), Y3, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y4
+	VBROADCASTSS f32_c2ae0000<>+0(SB), Y4
 	VMAXPS       Y3, Y4, Y3
-	VBROADCASTSS f32_42b20000<>+0(SB), Y4
+	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y4
 	VCVTPS2DQ    Y4, Y4
@@ -4118,20 +3902,13 @@ geluBackwardTail:
 	VMOVAPS      Y3, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y3
-	VMOVUPS      vec_39506967<>+0(SB), Y5
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3c088908<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y3, Y5
-	VFMADD213PS  vec_3f000000<>+0(SB), Y3, Y5
+	VMOVUPS      vec_3c088aab<>+0(SB), Y5
+	VFMADD213PS  vec_3d2b9ddd<>+0(SB), Y3, Y5
+	VFMADD213PS  vec_3e2aab3e<>+0(SB), Y3, Y5
+	VFMADD213PS  vec_3efffee0<>+0(SB), Y3, Y5
 	VMULPS       Y3, Y3, Y6
 	VFMADD213PS  Y3, Y6, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
-	VPSRAD       $0x01, Y4, Y6
-	VPSUBD       Y6, Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPSLLD       $0x17, Y6, Y6
-	VMULPS       Y6, Y5, Y5
 	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y4, Y5, Y5

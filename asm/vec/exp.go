@@ -40,41 +40,69 @@ func each(n int, f func(j int)) {
 	}
 }
 
-// emitExp returns new registers holding exp(x) lane by lane, for each x of the group; the
-// xs are left unchanged. NaN stays NaN (the clamps keep a NaN operand), +Inf gives +Inf,
-// -Inf gives 0, and results below the normal range come out denormal or zero.
+// expRecipe is one way of computing exp: the clamp bounds of its input, P's coefficients
+// (highest degree first), and whether 2^n is applied as two factors.
+type expRecipe struct {
+	lo, hi float32
+	p      []float32
+	split  bool
+}
+
+// exactExp is Exp's recipe: within 3e-7 relative of exp on [-87, 88], denormal results
+// below, 0 for -Inf and +Inf above 88.7.
+var exactExp = expRecipe{lo: expLo, hi: expHi, p: []float32{expP0, expP1, expP2, expP3, expP4, expP5}, split: true}
+
+// squashExp is the recipe inside sigmoid, tanh and GELU, which need their results to 2e-6
+// absolute and feed exp only into 1/(1 + e) or (1 - e)/(1 + e): P of degree 3 (fitted by
+// weighted least squares on [-ln2/2, ln2/2]: 1.2e-7 relative, 20 times under what those
+// allow), and an input clamped to [-87, 88], where 2^n is one normal float. Two fused
+// multiply-adds, a multiply and four integer operations fewer than exactExp.
+var squashExp = expRecipe{lo: -87, hi: 88,
+	p: []float32{0.008333842270076275, 0.04189859703183174, 0.1666688621044159, 0.49999141693115234}}
+
+// emitExp returns new registers holding exp(x) lane by lane, for each x of the group (the
+// xs are left unchanged), computed by recipe e. NaN stays NaN (the clamps keep a NaN
+// operand); infinities and overflow go to the clamp bounds' results.
 //
-// 2^n is applied as two factors 2^(n/2) * 2^(n - n/2), each a normal float built from its
-// exponent bits, so no intermediate overflows early or flushes to zero. Constants are memory
-// operands, except the clamp bounds, which must be registers to keep NaN.
-func emitExp(t simd.Tier, xs vecs) vecs {
+// With split, 2^n is applied as two factors 2^(n/2) * 2^(n - n/2), each a normal float built
+// from its exponent bits, so no intermediate overflows early or flushes to zero (+Inf for
+// x > 88.7, denormals below -87.3). Constants are memory operands, except the clamp bounds,
+// which must be registers to keep NaN.
+func emitExp(t simd.Tier, xs vecs, e expRecipe) vecs {
 	k := len(xs)
 	xc, n, nf, r, p, r2 := t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k)
 	each(k, func(j int) {
-		VMAXPS(xs[j], t.Const(expLo), xc[j]) // max(lo, x): the second operand, x, is kept if NaN
+		VMAXPS(xs[j], t.Const(e.lo), xc[j]) // max(lo, x): the second operand, x, is kept if NaN
 	})
-	each(k, func(j int) { VMINPS(xc[j], t.Const(expHi), xc[j]) })
+	each(k, func(j int) { VMINPS(xc[j], t.Const(e.hi), xc[j]) })
 	each(k, func(j int) { VMULPS(t.ConstVec(math.Log2E), xc[j], n[j]) })
 	each(k, func(j int) { VCVTPS2DQ(n[j], n[j]) }) // round to nearest: n as int32
 	each(k, func(j int) { VCVTDQ2PS(n[j], nf[j]) })
 	each(k, func(j int) { VMOVAPS(xc[j], r[j]) })
 	each(k, func(j int) { VFNMADD231PS(t.ConstVec(ln2Hi), nf[j], r[j]) }) // r = x - n*ln2Hi
 	each(k, func(j int) { VFNMADD231PS(t.ConstVec(ln2Lo), nf[j], r[j]) }) // r -= n*ln2Lo
-	each(k, func(j int) { VMOVUPS(t.ConstVec(expP0), p[j]) })
-	for _, c := range []float32{expP1, expP2, expP3, expP4, expP5} {
+	each(k, func(j int) { VMOVUPS(t.ConstVec(e.p[0]), p[j]) })
+	for _, c := range e.p[1:] {
 		each(k, func(j int) { VFMADD213PS(t.ConstVec(c), r[j], p[j]) }) // p = p*r + c
 	}
 	each(k, func(j int) { VMULPS(r[j], r[j], r2[j]) })
 	each(k, func(j int) { VFMADD213PS(r[j], r2[j], p[j]) }) // p = p*r^2 + r
 	each(k, func(j int) { VADDPS(t.ConstVec(1), p[j], p[j]) })
+	if !e.split {
+		// n in [-126, 127]: (n + 127) << 23 is 2^n.
+		each(k, func(j int) { VPADDD(t.ConstVecInt(127), n[j], n[j]) })
+		each(k, func(j int) { VPSLLD(U8(23), n[j], n[j]) })
+		each(k, func(j int) { VMULPS(n[j], p[j], p[j]) })
+		return p
+	}
 	// Scale by 2^n: half = n>>1 and n-half, each biased by 127 and shifted into the exponent.
 	half := r2 // r2 is free now
 	each(k, func(j int) { VPSRAD(U8(1), n[j], half[j]) })
 	each(k, func(j int) { VPSUBD(half[j], n[j], n[j]) })
-	for _, e := range []vecs{half, n} {
-		each(k, func(j int) { VPADDD(t.ConstVecInt(127), e[j], e[j]) })
-		each(k, func(j int) { VPSLLD(U8(23), e[j], e[j]) })
-		each(k, func(j int) { VMULPS(e[j], p[j], p[j]) })
+	for _, h := range []vecs{half, n} {
+		each(k, func(j int) { VPADDD(t.ConstVecInt(127), h[j], h[j]) })
+		each(k, func(j int) { VPSLLD(U8(23), h[j], h[j]) })
+		each(k, func(j int) { VMULPS(h[j], p[j], p[j]) })
 	}
 	return p
 }
@@ -84,7 +112,7 @@ func emitSigmoid(t simd.Tier, xs vecs) vecs {
 	k := len(xs)
 	neg := t.Vecs(k)
 	each(k, func(j int) { VXORPS(t.ConstVec(float32(math.Copysign(0, -1))), xs[j], neg[j]) }) // flip the sign
-	e := emitExp(t, neg)
+	e := emitExp(t, neg, squashExp)
 	each(k, func(j int) { VADDPS(t.ConstVec(1), e[j], e[j]) })
 	one := t.Vecs(k)
 	each(k, func(j int) { VMOVUPS(t.ConstVec(1), one[j]) })
@@ -101,7 +129,7 @@ func emitTanh(t simd.Tier, xs vecs) vecs {
 	each(k, func(j int) { VANDPS(signBit, xs[j], sign[j]) })
 	each(k, func(j int) { VORPS(signBit, xs[j], negAbs[j]) }) // -|x|
 	each(k, func(j int) { VADDPS(negAbs[j], negAbs[j], negAbs[j]) })
-	e := emitExp(t, negAbs)
+	e := emitExp(t, negAbs, squashExp)
 	num, den := t.Vecs(k), t.Vecs(k)
 	each(k, func(j int) { VMOVUPS(t.ConstVec(1), num[j]) })
 	each(k, func(j int) { VSUBPS(e[j], num[j], num[j]) }) // 1 - e
@@ -137,7 +165,7 @@ func unroll(t simd.Tier, avx2 int) int {
 
 func blas1AndActivations(t simd.Tier) {
 	t.Map("exp", []string{"src"}, "for i, x := range src { dst[i] = exp(x) }", unroll(t, 4),
-		func(in []vecs) vecs { return emitExp(t, in[0]) })
+		func(in []vecs) vecs { return emitExp(t, in[0], exactExp) })
 	t.Map("sigmoid", []string{"src"}, "for i, x := range src { dst[i] = 1 / (1 + exp(-x)) }", unroll(t, 4),
 		func(in []vecs) vecs { return emitSigmoid(t, in[0]) })
 	t.Map("tanh", []string{"src"}, "for i, x := range src { dst[i] = tanh(x) }", unroll(t, 3),
