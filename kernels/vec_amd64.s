@@ -259,30 +259,26 @@ expBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z9, Z1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z10, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z11, Z3
-	VMOVUPS      vec_39506967<>+0(SB), Z8
-	VMOVUPS      vec_39506967<>+0(SB), Z9
-	VMOVUPS      vec_39506967<>+0(SB), Z10
-	VMOVUPS      vec_39506967<>+0(SB), Z11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3c088908<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3c088908<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z8
-	VFMADD213PS  vec_3f000000<>+0(SB), Z1, Z9
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3f000000<>+0(SB), Z3, Z11
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z9
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z10
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z11
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z3, Z11
 	VMULPS       Z0, Z0, Z12
 	VMULPS       Z1, Z1, Z13
 	VMULPS       Z2, Z2, Z14
@@ -350,12 +346,11 @@ expVector:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z2
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z2
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z2
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z0, Z2
 	VMULPS       Z0, Z0, Z3
 	VFMADD213PS  Z0, Z3, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
@@ -390,12 +385,11 @@ expTail:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z2
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z2
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z2
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z2
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z0, Z2
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z0, Z2
 	VMULPS       Z0, Z0, Z3
 	VFMADD213PS  Z0, Z3, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
@@ -473,113 +467,95 @@ DATA vec_b95e8083<>+56(SB)/4, $0xb95e8083
 DATA vec_b95e8083<>+60(SB)/4, $0xb95e8083
 GLOBL vec_b95e8083<>(SB), RODATA|NOPTR, $64
 
-DATA vec_39506967<>+0(SB)/4, $0x39506967
-DATA vec_39506967<>+4(SB)/4, $0x39506967
-DATA vec_39506967<>+8(SB)/4, $0x39506967
-DATA vec_39506967<>+12(SB)/4, $0x39506967
-DATA vec_39506967<>+16(SB)/4, $0x39506967
-DATA vec_39506967<>+20(SB)/4, $0x39506967
-DATA vec_39506967<>+24(SB)/4, $0x39506967
-DATA vec_39506967<>+28(SB)/4, $0x39506967
-DATA vec_39506967<>+32(SB)/4, $0x39506967
-DATA vec_39506967<>+36(SB)/4, $0x39506967
-DATA vec_39506967<>+40(SB)/4, $0x39506967
-DATA vec_39506967<>+44(SB)/4, $0x39506967
-DATA vec_39506967<>+48(SB)/4, $0x39506967
-DATA vec_39506967<>+52(SB)/4, $0x39506967
-DATA vec_39506967<>+56(SB)/4, $0x39506967
-DATA vec_39506967<>+60(SB)/4, $0x39506967
-GLOBL vec_39506967<>(SB), RODATA|NOPTR, $64
+DATA vec_3ab43e12<>+0(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+4(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+8(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+12(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+16(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+20(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+24(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+28(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+32(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+36(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+40(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+44(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+48(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+52(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+56(SB)/4, $0x3ab43e12
+DATA vec_3ab43e12<>+60(SB)/4, $0x3ab43e12
+GLOBL vec_3ab43e12<>(SB), RODATA|NOPTR, $64
 
-DATA vec_3ab743ce<>+0(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+4(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+8(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+12(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+16(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+20(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+24(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+28(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+32(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+36(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+40(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+44(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+48(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+52(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+56(SB)/4, $0x3ab743ce
-DATA vec_3ab743ce<>+60(SB)/4, $0x3ab743ce
-GLOBL vec_3ab743ce<>(SB), RODATA|NOPTR, $64
+DATA vec_3c091dca<>+0(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+4(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+8(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+12(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+16(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+20(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+24(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+28(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+32(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+36(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+40(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+44(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+48(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+52(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+56(SB)/4, $0x3c091dca
+DATA vec_3c091dca<>+60(SB)/4, $0x3c091dca
+GLOBL vec_3c091dca<>(SB), RODATA|NOPTR, $64
 
-DATA vec_3c088908<>+0(SB)/4, $0x3c088908
-DATA vec_3c088908<>+4(SB)/4, $0x3c088908
-DATA vec_3c088908<>+8(SB)/4, $0x3c088908
-DATA vec_3c088908<>+12(SB)/4, $0x3c088908
-DATA vec_3c088908<>+16(SB)/4, $0x3c088908
-DATA vec_3c088908<>+20(SB)/4, $0x3c088908
-DATA vec_3c088908<>+24(SB)/4, $0x3c088908
-DATA vec_3c088908<>+28(SB)/4, $0x3c088908
-DATA vec_3c088908<>+32(SB)/4, $0x3c088908
-DATA vec_3c088908<>+36(SB)/4, $0x3c088908
-DATA vec_3c088908<>+40(SB)/4, $0x3c088908
-DATA vec_3c088908<>+44(SB)/4, $0x3c088908
-DATA vec_3c088908<>+48(SB)/4, $0x3c088908
-DATA vec_3c088908<>+52(SB)/4, $0x3c088908
-DATA vec_3c088908<>+56(SB)/4, $0x3c088908
-DATA vec_3c088908<>+60(SB)/4, $0x3c088908
-GLOBL vec_3c088908<>(SB), RODATA|NOPTR, $64
+DATA vec_3d2aadac<>+0(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+4(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+8(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+12(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+16(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+20(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+24(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+28(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+32(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+36(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+40(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+44(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+48(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+52(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+56(SB)/4, $0x3d2aadac
+DATA vec_3d2aadac<>+60(SB)/4, $0x3d2aadac
+GLOBL vec_3d2aadac<>(SB), RODATA|NOPTR, $64
 
-DATA vec_3d2aa9c1<>+0(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+4(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+8(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+12(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+16(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+20(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+24(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+28(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+32(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+36(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+40(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+44(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+48(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+52(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+56(SB)/4, $0x3d2aa9c1
-DATA vec_3d2aa9c1<>+60(SB)/4, $0x3d2aa9c1
-GLOBL vec_3d2aa9c1<>(SB), RODATA|NOPTR, $64
+DATA vec_3e2aaa47<>+0(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+4(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+8(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+12(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+16(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+20(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+24(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+28(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+32(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+36(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+40(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+44(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+48(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+52(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+56(SB)/4, $0x3e2aaa47
+DATA vec_3e2aaa47<>+60(SB)/4, $0x3e2aaa47
+GLOBL vec_3e2aaa47<>(SB), RODATA|NOPTR, $64
 
-DATA vec_3e2aaaaa<>+0(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+4(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+8(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+12(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+16(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+20(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+24(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+28(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+32(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+36(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+40(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+44(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+48(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+52(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+56(SB)/4, $0x3e2aaaaa
-DATA vec_3e2aaaaa<>+60(SB)/4, $0x3e2aaaaa
-GLOBL vec_3e2aaaaa<>(SB), RODATA|NOPTR, $64
-
-DATA vec_3f000000<>+0(SB)/4, $0x3f000000
-DATA vec_3f000000<>+4(SB)/4, $0x3f000000
-DATA vec_3f000000<>+8(SB)/4, $0x3f000000
-DATA vec_3f000000<>+12(SB)/4, $0x3f000000
-DATA vec_3f000000<>+16(SB)/4, $0x3f000000
-DATA vec_3f000000<>+20(SB)/4, $0x3f000000
-DATA vec_3f000000<>+24(SB)/4, $0x3f000000
-DATA vec_3f000000<>+28(SB)/4, $0x3f000000
-DATA vec_3f000000<>+32(SB)/4, $0x3f000000
-DATA vec_3f000000<>+36(SB)/4, $0x3f000000
-DATA vec_3f000000<>+40(SB)/4, $0x3f000000
-DATA vec_3f000000<>+44(SB)/4, $0x3f000000
-DATA vec_3f000000<>+48(SB)/4, $0x3f000000
-DATA vec_3f000000<>+52(SB)/4, $0x3f000000
-DATA vec_3f000000<>+56(SB)/4, $0x3f000000
-DATA vec_3f000000<>+60(SB)/4, $0x3f000000
-GLOBL vec_3f000000<>(SB), RODATA|NOPTR, $64
+DATA vec_3efffffc<>+0(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+4(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+8(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+12(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+16(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+20(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+24(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+28(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+32(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+36(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+40(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+44(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+48(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+52(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+56(SB)/4, $0x3efffffc
+DATA vec_3efffffc<>+60(SB)/4, $0x3efffffc
+GLOBL vec_3efffffc<>(SB), RODATA|NOPTR, $64
 
 DATA vec_3f800000<>+0(SB)/4, $0x3f800000
 DATA vec_3f800000<>+4(SB)/4, $0x3f800000
@@ -2147,30 +2123,26 @@ expStoreBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z11, Z3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z12, Z4
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z13, Z5
-	VMOVUPS      vec_39506967<>+0(SB), Z10
-	VMOVUPS      vec_39506967<>+0(SB), Z11
-	VMOVUPS      vec_39506967<>+0(SB), Z12
-	VMOVUPS      vec_39506967<>+0(SB), Z13
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3c088908<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3c088908<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3c088908<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3f000000<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3f000000<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3f000000<>+0(SB), Z5, Z13
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z10
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z11
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z12
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z13
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z5, Z13
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z5, Z13
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z5, Z13
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z5, Z13
 	VMULPS       Z2, Z2, Z14
 	VMULPS       Z3, Z3, Z15
 	VMULPS       Z4, Z4, Z16
@@ -2243,12 +2215,11 @@ expStoreVector:
 	VMOVAPS      Z2, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
-	VMOVUPS      vec_39506967<>+0(SB), Z4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z4
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
@@ -2285,12 +2256,11 @@ expStoreTail:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z3
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z0, Z3
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
@@ -2361,30 +2331,26 @@ expSumBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z11, Z3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z12, Z4
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z13, Z5
-	VMOVUPS      vec_39506967<>+0(SB), Z10
-	VMOVUPS      vec_39506967<>+0(SB), Z11
-	VMOVUPS      vec_39506967<>+0(SB), Z12
-	VMOVUPS      vec_39506967<>+0(SB), Z13
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3c088908<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3c088908<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3c088908<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z5, Z13
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z10
-	VFMADD213PS  vec_3f000000<>+0(SB), Z3, Z11
-	VFMADD213PS  vec_3f000000<>+0(SB), Z4, Z12
-	VFMADD213PS  vec_3f000000<>+0(SB), Z5, Z13
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z10
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z11
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z12
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z13
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z5, Z13
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z5, Z13
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z5, Z13
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z3, Z11
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z4, Z12
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z5, Z13
 	VMULPS       Z2, Z2, Z14
 	VMULPS       Z3, Z3, Z15
 	VMULPS       Z4, Z4, Z16
@@ -2452,12 +2418,11 @@ expSumVector:
 	VMOVAPS      Z2, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
-	VMOVUPS      vec_39506967<>+0(SB), Z4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3c088908<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z2, Z4
-	VFMADD213PS  vec_3f000000<>+0(SB), Z2, Z4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z4
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z2, Z4
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z2, Z4
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
@@ -2492,12 +2457,11 @@ expSumTail:
 	VMOVAPS      Z0, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
-	VMOVUPS      vec_39506967<>+0(SB), Z3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3c088908<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Z0, Z3
-	VFMADD213PS  vec_3f000000<>+0(SB), Z0, Z3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Z3
+	VFMADD213PS  vec_3c091dca<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Z0, Z3
+	VFMADD213PS  vec_3efffffc<>+0(SB), Z0, Z3
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
@@ -2999,30 +2963,26 @@ expBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y11, Y3
-	VMOVUPS      vec_39506967<>+0(SB), Y8
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VMOVUPS      vec_39506967<>+0(SB), Y10
-	VMOVUPS      vec_39506967<>+0(SB), Y11
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3c088908<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3c088908<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y8
-	VFMADD213PS  vec_3f000000<>+0(SB), Y1, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3f000000<>+0(SB), Y3, Y11
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y9
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y10
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y11
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y11
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y11
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y11
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y1, Y9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y11
 	VMULPS       Y0, Y0, Y12
 	VMULPS       Y1, Y1, Y13
 	VMULPS       Y2, Y2, Y14
@@ -3090,12 +3050,11 @@ expVector:
 	VMOVAPS      Y0, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y2, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y2, Y0
-	VMOVUPS      vec_39506967<>+0(SB), Y2
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y2
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y2
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y2
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y2
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y2
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y2
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y2
 	VMULPS       Y0, Y0, Y3
 	VFMADD213PS  Y0, Y3, Y2
 	VADDPS       vec_3f800000<>+0(SB), Y2, Y2
@@ -3130,12 +3089,11 @@ expTail:
 	VMOVAPS      Y1, Y1
 	VFNMADD231PS vec_3f318000<>+0(SB), Y3, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y3, Y1
-	VMOVUPS      vec_39506967<>+0(SB), Y3
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3c088908<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y1, Y3
-	VFMADD213PS  vec_3f000000<>+0(SB), Y1, Y3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y3
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y1, Y3
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y1, Y3
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y1, Y3
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y1, Y3
 	VMULPS       Y1, Y1, Y4
 	VFMADD213PS  Y1, Y4, Y3
 	VADDPS       vec_3f800000<>+0(SB), Y3, Y3
@@ -4326,24 +4284,21 @@ expStoreBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y4
-	VMOVUPS      vec_39506967<>+0(SB), Y8
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VMOVUPS      vec_39506967<>+0(SB), Y10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3c088908<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3f000000<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y4, Y10
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y9
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y10
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y4, Y10
 	VMULPS       Y2, Y2, Y11
 	VMULPS       Y3, Y3, Y12
 	VMULPS       Y4, Y4, Y13
@@ -4403,12 +4358,11 @@ expStoreVector:
 	VMOVAPS      Y2, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y4
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
@@ -4445,12 +4399,11 @@ expStoreTail:
 	VMOVAPS      Y0, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y0
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y4
 	VMULPS       Y0, Y0, Y5
 	VFMADD213PS  Y0, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
@@ -4509,24 +4462,21 @@ expSumBlock:
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y4
-	VMOVUPS      vec_39506967<>+0(SB), Y8
-	VMOVUPS      vec_39506967<>+0(SB), Y9
-	VMOVUPS      vec_39506967<>+0(SB), Y10
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3c088908<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3c088908<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y4, Y10
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y8
-	VFMADD213PS  vec_3f000000<>+0(SB), Y3, Y9
-	VFMADD213PS  vec_3f000000<>+0(SB), Y4, Y10
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y9
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y10
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y4, Y10
 	VMULPS       Y2, Y2, Y11
 	VMULPS       Y3, Y3, Y12
 	VMULPS       Y4, Y4, Y13
@@ -4582,12 +4532,11 @@ expSumVector:
 	VMOVAPS      Y2, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y2, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y2, Y4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y4
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
@@ -4622,12 +4571,11 @@ expSumTail:
 	VMOVAPS      Y0, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y0
-	VMOVUPS      vec_39506967<>+0(SB), Y4
-	VFMADD213PS  vec_3ab743ce<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3c088908<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3d2aa9c1<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3e2aaaaa<>+0(SB), Y0, Y4
-	VFMADD213PS  vec_3f000000<>+0(SB), Y0, Y4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y4
 	VMULPS       Y0, Y0, Y5
 	VFMADD213PS  Y0, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
