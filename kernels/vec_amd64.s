@@ -2083,21 +2083,21 @@ expStoreBlock:
 	VSUBPS       Z0, Z4, Z4
 	VMOVUPS      192(R8), Z5
 	VSUBPS       Z0, Z5, Z5
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z2, Z6, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z3, Z6, Z3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z4, Z6, Z4
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z5, Z6, Z5
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z2, Z6, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z3, Z6, Z3
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z4, Z6, Z4
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z5, Z6, Z5
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z6
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z7
@@ -2155,26 +2155,6 @@ expStoreBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z11, Z11
 	VADDPS       vec_3f800000<>+0(SB), Z12, Z12
 	VADDPS       vec_3f800000<>+0(SB), Z13, Z13
-	VPSRAD       $0x01, Z6, Z14
-	VPSRAD       $0x01, Z7, Z15
-	VPSRAD       $0x01, Z8, Z16
-	VPSRAD       $0x01, Z9, Z17
-	VPSUBD       Z14, Z6, Z6
-	VPSUBD       Z15, Z7, Z7
-	VPSUBD       Z16, Z8, Z8
-	VPSUBD       Z17, Z9, Z9
-	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
-	VPADDD       vec_0000007f<>+0(SB), Z15, Z15
-	VPADDD       vec_0000007f<>+0(SB), Z16, Z16
-	VPADDD       vec_0000007f<>+0(SB), Z17, Z17
-	VPSLLD       $0x17, Z14, Z14
-	VPSLLD       $0x17, Z15, Z15
-	VPSLLD       $0x17, Z16, Z16
-	VPSLLD       $0x17, Z17, Z17
-	VMULPS       Z14, Z10, Z10
-	VMULPS       Z15, Z11, Z11
-	VMULPS       Z16, Z12, Z12
-	VMULPS       Z17, Z13, Z13
 	VPADDD       vec_0000007f<>+0(SB), Z6, Z6
 	VPADDD       vec_0000007f<>+0(SB), Z7, Z7
 	VPADDD       vec_0000007f<>+0(SB), Z8, Z8
@@ -2205,9 +2185,9 @@ expStoreVector:
 	JB           expStoreTail
 	VMOVUPS      (R8), Z2
 	VSUBPS       Z0, Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z3
+	VBROADCASTSS f32_00000000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
 	VCVTPS2DQ    Z3, Z3
@@ -2223,11 +2203,6 @@ expStoreVector:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPSRAD       $0x01, Z3, Z5
-	VPSUBD       Z5, Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z5, Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
@@ -2246,9 +2221,9 @@ expStoreTail:
 	KMOVW        R11, K1
 	VMOVUPS.Z    (R8), K1, Z2
 	VSUBPS       Z0, Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z0
 	VMAXPS       Z2, Z0, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z2
+	VBROADCASTSS f32_00000000<>+0(SB), Z2
 	VMINPS       Z0, Z2, Z0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
 	VCVTPS2DQ    Z2, Z2
@@ -2264,11 +2239,6 @@ expStoreTail:
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPSRAD       $0x01, Z2, Z4
-	VPSUBD       Z4, Z2, Z2
-	VPADDD       vec_0000007f<>+0(SB), Z4, Z4
-	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z4, Z3, Z3
 	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
@@ -2291,21 +2261,21 @@ expSumBlock:
 	VSUBPS       Z0, Z4, Z4
 	VMOVUPS      192(R8), Z5
 	VSUBPS       Z0, Z5, Z5
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z2, Z6, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z3, Z6, Z3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z4, Z6, Z4
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z6
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z5, Z6, Z5
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z2, Z6, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z3, Z6, Z3
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z4, Z6, Z4
-	VBROADCASTSS f32_42b20000<>+0(SB), Z6
+	VBROADCASTSS f32_00000000<>+0(SB), Z6
 	VMINPS       Z5, Z6, Z5
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z6
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z7
@@ -2363,26 +2333,6 @@ expSumBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z11, Z11
 	VADDPS       vec_3f800000<>+0(SB), Z12, Z12
 	VADDPS       vec_3f800000<>+0(SB), Z13, Z13
-	VPSRAD       $0x01, Z6, Z14
-	VPSRAD       $0x01, Z7, Z15
-	VPSRAD       $0x01, Z8, Z16
-	VPSRAD       $0x01, Z9, Z17
-	VPSUBD       Z14, Z6, Z6
-	VPSUBD       Z15, Z7, Z7
-	VPSUBD       Z16, Z8, Z8
-	VPSUBD       Z17, Z9, Z9
-	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
-	VPADDD       vec_0000007f<>+0(SB), Z15, Z15
-	VPADDD       vec_0000007f<>+0(SB), Z16, Z16
-	VPADDD       vec_0000007f<>+0(SB), Z17, Z17
-	VPSLLD       $0x17, Z14, Z14
-	VPSLLD       $0x17, Z15, Z15
-	VPSLLD       $0x17, Z16, Z16
-	VPSLLD       $0x17, Z17, Z17
-	VMULPS       Z14, Z10, Z10
-	VMULPS       Z15, Z11, Z11
-	VMULPS       Z16, Z12, Z12
-	VMULPS       Z17, Z13, Z13
 	VPADDD       vec_0000007f<>+0(SB), Z6, Z6
 	VPADDD       vec_0000007f<>+0(SB), Z7, Z7
 	VPADDD       vec_0000007f<>+0(SB), Z8, Z8
@@ -2408,9 +2358,9 @@ expSumVector:
 	JB           expSumTail
 	VMOVUPS      (R8), Z2
 	VSUBPS       Z0, Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_42b20000<>+0(SB), Z3
+	VBROADCASTSS f32_00000000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
 	VCVTPS2DQ    Z3, Z3
@@ -2426,11 +2376,6 @@ expSumVector:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPSRAD       $0x01, Z3, Z5
-	VPSUBD       Z5, Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPSLLD       $0x17, Z5, Z5
-	VMULPS       Z5, Z4, Z4
 	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
@@ -2447,9 +2392,9 @@ expSumTail:
 	KMOVW        R10, K1
 	VMOVUPS.Z    (R8), K1, Z2
 	VSUBPS       Z0, Z2, Z2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Z0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Z0
 	VMAXPS       Z2, Z0, Z0
-	VBROADCASTSS f32_42b20000<>+0(SB), Z2
+	VBROADCASTSS f32_00000000<>+0(SB), Z2
 	VMINPS       Z0, Z2, Z0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
 	VCVTPS2DQ    Z2, Z2
@@ -2465,11 +2410,6 @@ expSumTail:
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPSRAD       $0x01, Z2, Z4
-	VPSUBD       Z4, Z2, Z2
-	VPADDD       vec_0000007f<>+0(SB), Z4, Z4
-	VPSLLD       $0x17, Z4, Z4
-	VMULPS       Z4, Z3, Z3
 	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
@@ -2501,6 +2441,9 @@ done:
 
 DATA f32_ff800000<>+0(SB)/4, $0xff800000
 GLOBL f32_ff800000<>(SB), RODATA|NOPTR, $4
+
+DATA f32_c2b00000<>+0(SB)/4, $0xc2b00000
+GLOBL f32_c2b00000<>(SB), RODATA|NOPTR, $4
 
 // func rowsAffineAVX512(dst []float32, src []float32, coef []float32, cols int)
 // Requires: AVX, AVX512F, BMI2
@@ -4254,17 +4197,17 @@ expStoreBlock:
 	VSUBPS       Y0, Y3, Y3
 	VMOVUPS      64(R8), Y4
 	VSUBPS       Y0, Y4, Y4
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y2, Y5, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y3, Y5, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y4, Y5, Y4
-	VBROADCASTSS f32_42b20000<>+0(SB), Y5
+	VBROADCASTSS f32_00000000<>+0(SB), Y5
 	VMINPS       Y2, Y5, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y5
+	VBROADCASTSS f32_00000000<>+0(SB), Y5
 	VMINPS       Y3, Y5, Y3
-	VBROADCASTSS f32_42b20000<>+0(SB), Y5
+	VBROADCASTSS f32_00000000<>+0(SB), Y5
 	VMINPS       Y4, Y5, Y4
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y5
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y6
@@ -4308,21 +4251,6 @@ expStoreBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
-	VPSRAD       $0x01, Y5, Y11
-	VPSRAD       $0x01, Y6, Y12
-	VPSRAD       $0x01, Y7, Y13
-	VPSUBD       Y11, Y5, Y5
-	VPSUBD       Y12, Y6, Y6
-	VPSUBD       Y13, Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y11, Y11
-	VPADDD       vec_0000007f<>+0(SB), Y12, Y12
-	VPADDD       vec_0000007f<>+0(SB), Y13, Y13
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y11, Y8, Y8
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y13, Y10, Y10
 	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
 	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
 	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
@@ -4348,9 +4276,9 @@ expStoreVector:
 	JB           expStoreTail
 	VMOVUPS      (R8), Y2
 	VSUBPS       Y0, Y2, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
 	VMINPS       Y2, Y3, Y2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -4366,11 +4294,6 @@ expStoreVector:
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
@@ -4389,9 +4312,9 @@ expStoreTail:
 	VMOVDQU      (R11)(R9*4), Y2
 	VMASKMOVPS   (R8), Y2, Y3
 	VSUBPS       Y0, Y3, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y0
 	VMAXPS       Y3, Y0, Y0
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
 	VMINPS       Y0, Y3, Y0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -4407,11 +4330,6 @@ expStoreTail:
 	VMULPS       Y0, Y0, Y5
 	VFMADD213PS  Y0, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
@@ -4432,17 +4350,17 @@ expSumBlock:
 	VSUBPS       Y0, Y3, Y3
 	VMOVUPS      64(R8), Y4
 	VSUBPS       Y0, Y4, Y4
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y2, Y5, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y3, Y5, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y4, Y5, Y4
-	VBROADCASTSS f32_42b20000<>+0(SB), Y5
+	VBROADCASTSS f32_00000000<>+0(SB), Y5
 	VMINPS       Y2, Y5, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y5
+	VBROADCASTSS f32_00000000<>+0(SB), Y5
 	VMINPS       Y3, Y5, Y3
-	VBROADCASTSS f32_42b20000<>+0(SB), Y5
+	VBROADCASTSS f32_00000000<>+0(SB), Y5
 	VMINPS       Y4, Y5, Y4
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y5
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y6
@@ -4486,21 +4404,6 @@ expSumBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
-	VPSRAD       $0x01, Y5, Y11
-	VPSRAD       $0x01, Y6, Y12
-	VPSRAD       $0x01, Y7, Y13
-	VPSUBD       Y11, Y5, Y5
-	VPSUBD       Y12, Y6, Y6
-	VPSUBD       Y13, Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y11, Y11
-	VPADDD       vec_0000007f<>+0(SB), Y12, Y12
-	VPADDD       vec_0000007f<>+0(SB), Y13, Y13
-	VPSLLD       $0x17, Y11, Y11
-	VPSLLD       $0x17, Y12, Y12
-	VPSLLD       $0x17, Y13, Y13
-	VMULPS       Y11, Y8, Y8
-	VMULPS       Y12, Y9, Y9
-	VMULPS       Y13, Y10, Y10
 	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
 	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
 	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
@@ -4522,9 +4425,9 @@ expSumVector:
 	JB           expSumTail
 	VMOVUPS      (R8), Y2
 	VSUBPS       Y0, Y2, Y2
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
 	VMINPS       Y2, Y3, Y2
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -4540,11 +4443,6 @@ expSumVector:
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
@@ -4561,9 +4459,9 @@ expSumTail:
 	VMOVDQU      (R10)(R9*4), Y2
 	VMASKMOVPS   (R8), Y2, Y3
 	VSUBPS       Y0, Y3, Y3
-	VBROADCASTSS f32_c2dc0000<>+0(SB), Y0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y0
 	VMAXPS       Y3, Y0, Y0
-	VBROADCASTSS f32_42b20000<>+0(SB), Y3
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
 	VMINPS       Y0, Y3, Y0
 	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
 	VCVTPS2DQ    Y3, Y3
@@ -4579,11 +4477,6 @@ expSumTail:
 	VMULPS       Y0, Y0, Y5
 	VFMADD213PS  Y0, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPSRAD       $0x01, Y3, Y5
-	VPSUBD       Y5, Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y5, Y4, Y4
 	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4

@@ -60,6 +60,13 @@ var exactExp = expRecipe{lo: expLo, hi: expHi, p: []float32{expP0, expP1, expP2,
 var squashExp = expRecipe{lo: -87, hi: 88,
 	p: []float32{0.008333842270076275, 0.04189859703183174, 0.1666688621044159, 0.49999141693115234}}
 
+// softmaxExp is the recipe inside softmax, whose arguments x - max are never positive: Exp's
+// polynomial and one 2^n factor. At the clamp, -88, n is -127, whose 2^n built from exponent
+// bits is exactly 0: -Inf entries get probability 0, as they must, and so does anything
+// below about -87.7 (exp there is under 1.2e-38). Four integer operations and a multiply
+// fewer than exactExp.
+var softmaxExp = expRecipe{lo: -88, hi: 0, p: exactExp.p}
+
 // emitExp returns new registers holding exp(x) lane by lane, for each x of the group (the
 // xs are left unchanged), computed by recipe e. NaN stays NaN (the clamps keep a NaN
 // operand); infinities and overflow go to the clamp bounds' results.
@@ -89,7 +96,7 @@ func emitExp(t simd.Tier, xs vecs, e expRecipe) vecs {
 	each(k, func(j int) { VFMADD213PS(r[j], r2[j], p[j]) }) // p = p*r^2 + r
 	each(k, func(j int) { VADDPS(t.ConstVec(1), p[j], p[j]) })
 	if !e.split {
-		// n in [-126, 127]: (n + 127) << 23 is 2^n.
+		// n in [-127, 127]: (n + 127) << 23 is 2^n, or 0 for n = -127.
 		each(k, func(j int) { VPADDD(t.ConstVecInt(127), n[j], n[j]) })
 		each(k, func(j int) { VPSLLD(U8(23), n[j], n[j]) })
 		each(k, func(j int) { VMULPS(n[j], p[j], p[j]) })

@@ -76,7 +76,7 @@ func softmaxStats(t simd.Tier) {
 			s.Load(p, j, v)
 			VSUBPS(m, v, v)
 		}
-		for j, e := range emitExp(t, xs, exactExp) {
+		for j, e := range emitExp(t, xs, softmaxExp) {
 			s.ZeroTail(e)
 			VADDPS(e, sum, sum)
 			if store {
