@@ -165,6 +165,26 @@ func forRowBlocks(rows, cols int, f func(sc *rowScratch, lo, hi int)) {
 func Softmax(dst, src []float32, rows, cols int) {
 	checkMatrix("Softmax", "src", src, rows, cols)
 	checkLen("Softmax", "dst", len(dst), rows*cols)
+	if k := impl(); cols > 0 && cols <= k.smallCols {
+		// Rows of one or two vectors (the MLP's 10 classes): one kernel does all of it. All
+		// rows but the last may spill whole vectors into the next row of a distinct dst.
+		raceRead(src)
+		raceWrite(dst)
+		spill := cols >= k.smallCols/2 && rows > 1 && &dst[0] != &src[0] // first vector whole
+		last := (rows - 1) * cols
+		if !spill {
+			last = len(src)
+		}
+		step := maxChunk / cols * cols
+		for lo := 0; lo < last; lo += step {
+			hi := min(last, lo+step)
+			k.softmaxSmall(dst[lo:], src[lo:hi], cols, spill) // dst runs on: spills land there
+		}
+		if spill {
+			k.softmaxSmall(dst[last:], src[last:], cols, false)
+		}
+		return
+	}
 	mapRowsByStats(dst, src, rows, cols, true, func(_, sum float32) (sub, mul, add float32) {
 		return 0, 1 / sum, 0 // dst holds exp(x - max) already
 	})

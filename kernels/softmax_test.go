@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -83,6 +84,32 @@ func TestSoftmaxAndLogSoftmax(t *testing.T) {
 						}
 					}
 					gs.check(t, "Softmax in place")
+				}
+			}
+		}
+	})
+}
+
+// TestSoftmaxManySmallRows: more rows of few columns than one assembly call takes, so the
+// call boundaries and the last row (which must not spill past dst) are crossed; every row
+// equals the softmax of that row alone.
+func TestSoftmaxManySmallRows(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(33, 34))
+		for _, cols := range []int{5, 10, 16, 17} {
+			rows := maxChunk/cols + 3
+			g := newGuarded(rows*cols, 1)
+			src, dst := make([]float32, rows*cols), g.s()
+			randomLogits(r, src, rows, cols, 10)
+			Softmax(dst, src, rows, cols)
+			g.check(t, fmt.Sprintf("Softmax %dx%d", rows, cols))
+			one := make([]float32, cols)
+			for i := 0; i < rows; i++ {
+				Softmax(one, src[i*cols:(i+1)*cols], 1, cols)
+				for j, v := range one {
+					if math.Float32bits(dst[i*cols+j]) != math.Float32bits(v) {
+						t.Fatalf("Softmax %dx%d row %d col %d = %v, the row alone gives %v", rows, cols, i, j, dst[i*cols+j], v)
+					}
 				}
 			}
 		}

@@ -2445,6 +2445,286 @@ GLOBL f32_ff800000<>(SB), RODATA|NOPTR, $4
 DATA f32_c2b00000<>+0(SB)/4, $0xc2b00000
 GLOBL f32_c2b00000<>(SB), RODATA|NOPTR, $4
 
+// func softmaxSmallAVX512(dst []float32, src []float32, cols int, spill bool)
+// Requires: AVX, AVX512F, AVX512VL, BMI2, CMOV
+TEXT ·softmaxSmallAVX512(SB), NOSPLIT, $0-57
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    src_len+32(FP), DX
+	MOVQ    cols+48(FP), BX
+	MOVQ    BX, SI
+	MOVQ    $0x00000010, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	MOVL    $0xffffffff, R8
+	BZHIL   SI, R8, R8
+	KMOVW   R8, K1
+	MOVL    $0xffffffff, SI
+	BZHIL   DI, SI, SI
+	KMOVW   SI, K2
+	MOVQ    BX, SI
+	SHLQ    $0x02, SI
+	CMPQ    BX, $0x00000010
+	JB      partRow
+	MOVBLZX spill+56(FP), DI
+	TESTL   DI, DI
+	JNZ     spillRow
+	JMP     wholeRow
+
+partRow:
+	TESTQ         DX, DX
+	JZ            done
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z0
+	VMOVAPS       Z0, Z0
+	VMOVUPS       (CX), K1, Z0
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z1
+	VMOVAPS       Z1, Z1
+	VMOVUPS       64(CX), K2, Z1
+	VMAXPS        Z1, Z0, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x0e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x01, X2, X3
+	VMAXSS        X3, X2, X2
+	VBROADCASTSS  X2, Z2
+	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z2, Z1, Z1
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
+	VMAXPS        Z0, Z2, Z0
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
+	VMAXPS        Z1, Z2, Z1
+	VBROADCASTSS  f32_00000000<>+0(SB), Z2
+	VMINPS        Z0, Z2, Z0
+	VBROADCASTSS  f32_00000000<>+0(SB), Z2
+	VMINPS        Z1, Z2, Z1
+	VMULPS        vec_3fb8aa3b<>+0(SB), Z0, Z2
+	VMULPS        vec_3fb8aa3b<>+0(SB), Z1, Z3
+	VCVTPS2DQ     Z2, Z2
+	VCVTPS2DQ     Z3, Z3
+	VCVTDQ2PS     Z2, Z4
+	VCVTDQ2PS     Z3, Z5
+	VMOVAPS       Z0, Z0
+	VMOVAPS       Z1, Z1
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z4, Z0
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z5, Z1
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z4, Z0
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z5, Z1
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z4
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z5
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z1, Z5
+	VMULPS        Z0, Z0, Z6
+	VMULPS        Z1, Z1, Z7
+	VFMADD213PS   Z0, Z6, Z4
+	VFMADD213PS   Z1, Z7, Z5
+	VADDPS        vec_3f800000<>+0(SB), Z4, Z4
+	VADDPS        vec_3f800000<>+0(SB), Z5, Z5
+	VPADDD        vec_0000007f<>+0(SB), Z2, Z2
+	VPADDD        vec_0000007f<>+0(SB), Z3, Z3
+	VPSLLD        $0x17, Z2, Z2
+	VPSLLD        $0x17, Z3, Z3
+	VMULPS        Z2, Z4, Z4
+	VMULPS        Z3, Z5, Z5
+	VADDPS        Z5, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x0e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x01, X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       vec_3f800000<>+0(SB), Z1
+	VDIVPS        Z0, Z1, Z1
+	VMULPS        Z1, Z4, Z4
+	VMULPS        Z1, Z5, Z5
+	VMOVUPS       Z4, K1, (AX)
+	VMOVUPS       Z5, K2, 64(AX)
+	ADDQ          SI, CX
+	ADDQ          SI, AX
+	SUBQ          BX, DX
+	JMP           partRow
+
+wholeRow:
+	TESTQ         DX, DX
+	JZ            done
+	VMOVUPS       (CX), Z0
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z1
+	VMOVAPS       Z1, Z1
+	VMOVUPS       64(CX), K2, Z1
+	VMAXPS        Z1, Z0, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x0e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x01, X2, X3
+	VMAXSS        X3, X2, X2
+	VBROADCASTSS  X2, Z2
+	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z2, Z1, Z1
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
+	VMAXPS        Z0, Z2, Z0
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
+	VMAXPS        Z1, Z2, Z1
+	VBROADCASTSS  f32_00000000<>+0(SB), Z2
+	VMINPS        Z0, Z2, Z0
+	VBROADCASTSS  f32_00000000<>+0(SB), Z2
+	VMINPS        Z1, Z2, Z1
+	VMULPS        vec_3fb8aa3b<>+0(SB), Z0, Z2
+	VMULPS        vec_3fb8aa3b<>+0(SB), Z1, Z3
+	VCVTPS2DQ     Z2, Z2
+	VCVTPS2DQ     Z3, Z3
+	VCVTDQ2PS     Z2, Z4
+	VCVTDQ2PS     Z3, Z5
+	VMOVAPS       Z0, Z0
+	VMOVAPS       Z1, Z1
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z4, Z0
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z5, Z1
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z4, Z0
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z5, Z1
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z4
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z5
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z1, Z5
+	VMULPS        Z0, Z0, Z6
+	VMULPS        Z1, Z1, Z7
+	VFMADD213PS   Z0, Z6, Z4
+	VFMADD213PS   Z1, Z7, Z5
+	VADDPS        vec_3f800000<>+0(SB), Z4, Z4
+	VADDPS        vec_3f800000<>+0(SB), Z5, Z5
+	VPADDD        vec_0000007f<>+0(SB), Z2, Z2
+	VPADDD        vec_0000007f<>+0(SB), Z3, Z3
+	VPSLLD        $0x17, Z2, Z2
+	VPSLLD        $0x17, Z3, Z3
+	VMULPS        Z2, Z4, Z4
+	VMULPS        Z3, Z5, Z5
+	VADDPS        Z5, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x0e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x01, X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       vec_3f800000<>+0(SB), Z1
+	VDIVPS        Z0, Z1, Z1
+	VMULPS        Z1, Z4, Z4
+	VMULPS        Z1, Z5, Z5
+	VMOVUPS       Z4, (AX)
+	VMOVUPS       Z5, K2, 64(AX)
+	ADDQ          SI, CX
+	ADDQ          SI, AX
+	SUBQ          BX, DX
+	JMP           wholeRow
+
+spillRow:
+	TESTQ         DX, DX
+	JZ            done
+	VMOVUPS       (CX), Z0
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z1
+	VMOVAPS       Z1, Z1
+	VMOVUPS       64(CX), K2, Z1
+	VMAXPS        Z1, Z0, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x0e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x01, X2, X3
+	VMAXSS        X3, X2, X2
+	VBROADCASTSS  X2, Z2
+	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z2, Z1, Z1
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
+	VMAXPS        Z0, Z2, Z0
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
+	VMAXPS        Z1, Z2, Z1
+	VBROADCASTSS  f32_00000000<>+0(SB), Z2
+	VMINPS        Z0, Z2, Z0
+	VBROADCASTSS  f32_00000000<>+0(SB), Z2
+	VMINPS        Z1, Z2, Z1
+	VMULPS        vec_3fb8aa3b<>+0(SB), Z0, Z2
+	VMULPS        vec_3fb8aa3b<>+0(SB), Z1, Z3
+	VCVTPS2DQ     Z2, Z2
+	VCVTPS2DQ     Z3, Z3
+	VCVTDQ2PS     Z2, Z4
+	VCVTDQ2PS     Z3, Z5
+	VMOVAPS       Z0, Z0
+	VMOVAPS       Z1, Z1
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z4, Z0
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z5, Z1
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z4, Z0
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z5, Z1
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z4
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z5
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z1, Z5
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z0, Z4
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z1, Z5
+	VMULPS        Z0, Z0, Z6
+	VMULPS        Z1, Z1, Z7
+	VFMADD213PS   Z0, Z6, Z4
+	VFMADD213PS   Z1, Z7, Z5
+	VADDPS        vec_3f800000<>+0(SB), Z4, Z4
+	VADDPS        vec_3f800000<>+0(SB), Z5, Z5
+	VPADDD        vec_0000007f<>+0(SB), Z2, Z2
+	VPADDD        vec_0000007f<>+0(SB), Z3, Z3
+	VPSLLD        $0x17, Z2, Z2
+	VPSLLD        $0x17, Z3, Z3
+	VMULPS        Z2, Z4, Z4
+	VMULPS        Z3, Z5, Z5
+	VADDPS        Z5, Z4, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x0e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x01, X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVUPS       vec_3f800000<>+0(SB), Z1
+	VDIVPS        Z0, Z1, Z1
+	VMULPS        Z1, Z4, Z4
+	VMULPS        Z1, Z5, Z5
+	VMOVUPS       Z4, (AX)
+	VMOVUPS       Z5, 64(AX)
+	ADDQ          SI, CX
+	ADDQ          SI, AX
+	SUBQ          BX, DX
+	JMP           spillRow
+
+done:
+	VZEROUPPER
+	RET
+
 // func rowsAffineAVX512(dst []float32, src []float32, coef []float32, cols int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·rowsAffineAVX512(SB), NOSPLIT, $0-80
@@ -4499,6 +4779,274 @@ reduce:
 	ADDQ         R8, CX
 	SUBQ         DI, SI
 	JMP          row
+
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxSmallAVX2(dst []float32, src []float32, cols int, spill bool)
+// Requires: AVX, AVX2, CMOV, FMA3
+TEXT ·softmaxSmallAVX2(SB), NOSPLIT, $0-57
+	MOVQ    dst_base+0(FP), AX
+	MOVQ    src_base+24(FP), CX
+	MOVQ    src_len+32(FP), DX
+	MOVQ    cols+48(FP), BX
+	MOVQ    BX, SI
+	MOVQ    $0x00000008, DI
+	CMPQ    SI, DI
+	CMOVQGT DI, SI
+	MOVQ    BX, DI
+	SUBQ    SI, DI
+	LEAQ    tailMask<>+32(SB), R8
+	NEGQ    SI
+	VMOVDQU (R8)(SI*4), Y0
+	LEAQ    tailMask<>+32(SB), SI
+	NEGQ    DI
+	VMOVDQU (SI)(DI*4), Y1
+	MOVQ    BX, SI
+	SHLQ    $0x02, SI
+	CMPQ    BX, $0x00000008
+	JB      partRow
+	MOVBLZX spill+56(FP), DI
+	TESTL   DI, DI
+	JNZ     spillRow
+	JMP     wholeRow
+
+partRow:
+	TESTQ        DX, DX
+	JZ           done
+	VBROADCASTSS f32_ff800000<>+0(SB), Y3
+	VMASKMOVPS   (CX), Y0, Y2
+	VBLENDVPS    Y0, Y2, Y3, Y2
+	VBROADCASTSS f32_ff800000<>+0(SB), Y4
+	VMASKMOVPS   32(CX), Y1, Y3
+	VBLENDVPS    Y1, Y3, Y4, Y3
+	VMAXPS       Y3, Y2, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x0e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x01, X4, X5
+	VMAXSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VSUBPS       Y4, Y2, Y2
+	VSUBPS       Y4, Y3, Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y4
+	VMAXPS       Y2, Y4, Y2
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y4
+	VMAXPS       Y3, Y4, Y3
+	VBROADCASTSS f32_00000000<>+0(SB), Y4
+	VMINPS       Y2, Y4, Y2
+	VBROADCASTSS f32_00000000<>+0(SB), Y4
+	VMINPS       Y3, Y4, Y3
+	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y4
+	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y5
+	VCVTPS2DQ    Y4, Y4
+	VCVTPS2DQ    Y5, Y5
+	VCVTDQ2PS    Y4, Y6
+	VCVTDQ2PS    Y5, Y7
+	VMOVAPS      Y2, Y2
+	VMOVAPS      Y3, Y3
+	VFNMADD231PS vec_3f318000<>+0(SB), Y6, Y2
+	VFNMADD231PS vec_3f318000<>+0(SB), Y7, Y3
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y6, Y2
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y7, Y3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y6
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y7
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y7
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y7
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y7
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y7
+	VMULPS       Y2, Y2, Y8
+	VMULPS       Y3, Y3, Y9
+	VFMADD213PS  Y2, Y8, Y6
+	VFMADD213PS  Y3, Y9, Y7
+	VADDPS       vec_3f800000<>+0(SB), Y6, Y6
+	VADDPS       vec_3f800000<>+0(SB), Y7, Y7
+	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
+	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
+	VPSLLD       $0x17, Y4, Y4
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VADDPS       Y7, Y6, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPS       X3, X2, X2
+	VPERMILPS    $0x0e, X2, X3
+	VADDPS       X3, X2, X2
+	VPERMILPS    $0x01, X2, X3
+	VADDSS       X3, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVUPS      vec_3f800000<>+0(SB), Y3
+	VDIVPS       Y2, Y3, Y3
+	VMULPS       Y3, Y6, Y6
+	VMULPS       Y3, Y7, Y7
+	VMASKMOVPS   Y6, Y0, (AX)
+	VMASKMOVPS   Y7, Y1, 32(AX)
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	SUBQ         BX, DX
+	JMP          partRow
+
+wholeRow:
+	TESTQ        DX, DX
+	JZ           done
+	VMOVUPS      (CX), Y0
+	VBROADCASTSS f32_ff800000<>+0(SB), Y3
+	VMASKMOVPS   32(CX), Y1, Y2
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMAXPS       Y2, Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VMAXPS       X4, X3, X3
+	VPERMILPS    $0x0e, X3, X4
+	VMAXPS       X4, X3, X3
+	VPERMILPS    $0x01, X3, X4
+	VMAXSS       X4, X3, X3
+	VBROADCASTSS X3, Y3
+	VSUBPS       Y3, Y0, Y0
+	VSUBPS       Y3, Y2, Y2
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
+	VMINPS       Y0, Y3, Y0
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
+	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VCVTDQ2PS    Y3, Y5
+	VCVTDQ2PS    Y4, Y6
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y0
+	VFNMADD231PS vec_3f318000<>+0(SB), Y6, Y2
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y0
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y6, Y2
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y5
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y6
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
+	VADDPS       vec_3f800000<>+0(SB), Y6, Y6
+	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
+	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x0e, X0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x01, X0, X2
+	VADDSS       X2, X0, X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      vec_3f800000<>+0(SB), Y2
+	VDIVPS       Y0, Y2, Y2
+	VMULPS       Y2, Y5, Y5
+	VMULPS       Y2, Y6, Y6
+	VMOVUPS      Y5, (AX)
+	VMASKMOVPS   Y6, Y1, 32(AX)
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	SUBQ         BX, DX
+	JMP          wholeRow
+
+spillRow:
+	TESTQ        DX, DX
+	JZ           done
+	VMOVUPS      (CX), Y0
+	VBROADCASTSS f32_ff800000<>+0(SB), Y3
+	VMASKMOVPS   32(CX), Y1, Y2
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMAXPS       Y2, Y0, Y3
+	VEXTRACTF128 $0x01, Y3, X4
+	VMAXPS       X4, X3, X3
+	VPERMILPS    $0x0e, X3, X4
+	VMAXPS       X4, X3, X3
+	VPERMILPS    $0x01, X3, X4
+	VMAXSS       X4, X3, X3
+	VBROADCASTSS X3, Y3
+	VSUBPS       Y3, Y0, Y0
+	VSUBPS       Y3, Y2, Y2
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
+	VMAXPS       Y0, Y3, Y0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
+	VMAXPS       Y2, Y3, Y2
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
+	VMINPS       Y0, Y3, Y0
+	VBROADCASTSS f32_00000000<>+0(SB), Y3
+	VMINPS       Y2, Y3, Y2
+	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
+	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y4
+	VCVTPS2DQ    Y3, Y3
+	VCVTPS2DQ    Y4, Y4
+	VCVTDQ2PS    Y3, Y5
+	VCVTDQ2PS    Y4, Y6
+	VMOVAPS      Y0, Y0
+	VMOVAPS      Y2, Y2
+	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y0
+	VFNMADD231PS vec_3f318000<>+0(SB), Y6, Y2
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y0
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y6, Y2
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y5
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y6
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y6
+	VMULPS       Y0, Y0, Y7
+	VMULPS       Y2, Y2, Y8
+	VFMADD213PS  Y0, Y7, Y5
+	VFMADD213PS  Y2, Y8, Y6
+	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
+	VADDPS       vec_3f800000<>+0(SB), Y6, Y6
+	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
+	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
+	VPSLLD       $0x17, Y3, Y3
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y4, Y6, Y6
+	VADDPS       Y6, Y5, Y0
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x0e, X0, X2
+	VADDPS       X2, X0, X0
+	VPERMILPS    $0x01, X0, X2
+	VADDSS       X2, X0, X0
+	VBROADCASTSS X0, Y0
+	VMOVUPS      vec_3f800000<>+0(SB), Y2
+	VDIVPS       Y0, Y2, Y2
+	VMULPS       Y2, Y5, Y5
+	VMULPS       Y2, Y6, Y6
+	VMOVUPS      Y5, (AX)
+	VMOVUPS      Y6, 32(AX)
+	ADDQ         SI, CX
+	ADDQ         SI, AX
+	SUBQ         BX, DX
+	JMP          spillRow
 
 done:
 	VZEROUPPER

@@ -69,6 +69,11 @@ func tanhBackwardAVX512(dst []float32, grad []float32, y []float32)
 //go:noescape
 func softmaxStatsAVX512(stats []float32, dst []float32, src []float32, cols int)
 
+// for each row of cols <= 2*lanes floats: dst = exp(x - max) / sum(exp(x - max))
+//
+//go:noescape
+func softmaxSmallAVX512(dst []float32, src []float32, cols int, spill bool)
+
 // for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]
 //
 //go:noescape
@@ -148,6 +153,11 @@ func tanhBackwardAVX2(dst []float32, grad []float32, y []float32)
 //
 //go:noescape
 func softmaxStatsAVX2(stats []float32, dst []float32, src []float32, cols int)
+
+// for each row of cols <= 2*lanes floats: dst = exp(x - max) / sum(exp(x - max))
+//
+//go:noescape
+func softmaxSmallAVX2(dst []float32, src []float32, cols int, spill bool)
 
 // for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]
 //

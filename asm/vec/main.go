@@ -21,6 +21,7 @@ func main() {
 		dot(t)
 		blas1AndActivations(t)
 		softmaxStats(t)
+		softmaxSmall(t)
 		rowsAffine(t)
 		adam(t)
 		bytesToFloat32(t)

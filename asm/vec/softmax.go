@@ -205,3 +205,92 @@ func adam(t simd.Tier) {
 	VZEROUPPER()
 	RET()
 }
+
+// softmaxSmall emits
+//
+//	func softmaxSmall<tier>(dst, src []float32, cols int, spill bool)
+//
+// the softmax of each row of src (len(src)/cols rows) for 0 < cols <= 2*Lanes: the MLP's
+// 10 classes, where the general kernels' per-row loops, a second pass and the coefficients
+// computed in Go cost more than the arithmetic. A row is two vectors loaded with masks (lanes
+// past cols read as -Inf, whose exp is 0), and nothing carries from one row to the next, so
+// the out-of-order core overlaps consecutive rows. dst may be src.
+//
+// With spill (cols >= Lanes only), each row's second vector is stored whole, past the row's
+// end into the next row of dst, which a later row or call overwrites: the caller sets it only
+// when dst is not src, and makes dst reach at least 2*Lanes - cols floats past src's rows.
+// AVX2's masked store is microcoded on AMD, and one a row kept consecutive rows from
+// overlapping.
+func softmaxSmall(t simd.Tier) {
+	TEXT(t.Name("softmaxSmall"), NOSPLIT, "func(dst, src []float32, cols int, spill bool)")
+	Pragma("noescape")
+	Doc("for each row of cols <= 2*lanes floats: dst = exp(x - max) / sum(exp(x - max))")
+	dst := simd.LoadGP(Param("dst").Base())
+	src := simd.LoadGP(Param("src").Base())
+	n := simd.LoadGP(Param("src").Len())
+	cols := simd.LoadGP(Param("cols"))
+	lanes0, lanes1, full := GP64(), GP64(), GP64()
+	MOVQ(cols, lanes0) // min(cols, Lanes) in the first vector, the rest in the second
+	MOVQ(U32(t.Lanes), full)
+	CMPQ(lanes0, full)
+	CMOVQGT(full, lanes0)
+	MOVQ(cols, lanes1)
+	SUBQ(lanes0, lanes1)
+	m0, m1 := t.TailMask(lanes0), t.TailMask(lanes1)
+	rowBytes := GP64()
+	MOVQ(cols, rowBytes)
+	SHLQ(U8(2), rowBytes)
+
+	// Three copies of the row loop: when the first vector is whole (cols >= Lanes, as for 10
+	// classes on AVX2) it is stored plainly, and with spill the second one too.
+	CMPQ(cols, U32(t.Lanes))
+	JB(LabelRef("partRow"))
+	spill := GP32()
+	MOVBLZX(simd.ParamAddr("spill"), spill)
+	TESTL(spill, spill)
+	JNZ(LabelRef("spillRow"))
+	JMP(LabelRef("wholeRow"))
+	for _, mode := range []string{"partRow", "wholeRow", "spillRow"} {
+		label, whole := mode, mode != "partRow"
+		Label(label)
+		TESTQ(n, n)
+		JZ(LabelRef("done"))
+		x0, x1 := t.Vec(), t.Vec()
+		if whole {
+			VMOVUPS(Mem{Base: src}, x0)
+		} else {
+			m0.LoadMaskedFill(Mem{Base: src}, t.Const(float32(math.Inf(-1))), x0)
+		}
+		m1.LoadMaskedFill(Mem{Base: src}.Offset(t.Bytes), t.Const(float32(math.Inf(-1))), x1)
+		mx, m := t.Vec(), t.Vec()
+		VMAXPS(x1, x0, mx)
+		VBROADCASTSS(t.ReduceMax(mx), m)
+		VSUBPS(m, x0, x0)
+		VSUBPS(m, x1, x1)
+		e := emitExp(t, vecs{x0, x1}, softmaxExp)
+		s, inv := t.Vec(), t.Vec()
+		VADDPS(e[1], e[0], s)
+		VBROADCASTSS(t.ReduceAdd(s), s)
+		VMOVUPS(t.ConstVec(1), inv)
+		VDIVPS(s, inv, inv) // 1 / sum
+		VMULPS(inv, e[0], e[0])
+		VMULPS(inv, e[1], e[1])
+		if whole {
+			VMOVUPS(e[0], Mem{Base: dst})
+		} else {
+			m0.StoreMasked(e[0], Mem{Base: dst})
+		}
+		if mode == "spillRow" {
+			VMOVUPS(e[1], Mem{Base: dst}.Offset(t.Bytes))
+		} else {
+			m1.StoreMasked(e[1], Mem{Base: dst}.Offset(t.Bytes))
+		}
+		ADDQ(rowBytes, src)
+		ADDQ(rowBytes, dst)
+		SUBQ(cols, n)
+		JMP(LabelRef(label))
+	}
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
