@@ -78,6 +78,9 @@ func TestVectorKernelsAgainstGuardPages(t *testing.T) {
 				Scale(2, y)
 				Dot(x, y)
 				BytesToFloat32(d, guardedBytes(t, r, n, e), 1.0/255)
+				if n > 0 {
+					GatherBytesToFloat32(d, guardedBytes(t, r, n, e), []int{0}, n, 1.0/255)
+				}
 				for _, f := range []func(dst, src []float32){Exp, ReLU, Sigmoid, Tanh, GELU} {
 					f(d, x)
 				}

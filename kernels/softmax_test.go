@@ -289,7 +289,9 @@ func TestVectorKernelAllocs(t *testing.T) {
 		x, d := make([]float32, 32*10), make([]float32, 32*10)
 		labels := make([]int32, 32)
 		p, g, m, v := make([]float32, 1000), make([]float32, 1000), make([]float32, 1000), make([]float32, 1000)
+		pixels, batch, idx := make([]byte, 100*784), make([]float32, 32*784), make([]int, 32)
 		allocs := testing.AllocsPerRun(50, func() {
+			GatherBytesToFloat32(batch, pixels, idx, 784, 1.0/255)
 			Softmax(d, x, 32, 10)
 			LogSoftmax(d, x, 32, 10)
 			SoftmaxCrossEntropy(d, x, labels, 32, 10)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 
@@ -207,6 +208,60 @@ func TestLengthMismatchPanics(t *testing.T) {
 				msg, _ := recover().(string)
 				if msg == "" {
 					t.Errorf("%s with different lengths did not panic with a message", name)
+				}
+			}()
+			f()
+		}()
+	}
+}
+
+func TestGatherBytesToFloat32(t *testing.T) {
+	defer SetThreads(0)
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(13, 14))
+		for _, width := range []int{1, 7, 8, 9, 16, 17, 100, 784} {
+			src := make([]byte, 50*width)
+			for i := range src {
+				src[i] = byte(r.Uint32())
+			}
+			for _, n := range []int{0, 1, 3, 32, 200} {
+				idx := make([]int, n)
+				for i := range idx {
+					idx[i] = r.IntN(50)
+				}
+				for _, threads := range []int{1, 2, 3} {
+					SetThreads(threads)
+					g := newGuarded(n*width, 1)
+					dst := g.s()
+					GatherBytesToFloat32(dst, src, idx, width, 1.0/255)
+					g.check(t, fmt.Sprintf("GatherBytesToFloat32 width %d, %d rows", width, n))
+					for i, row := range idx {
+						for j := 0; j < width; j++ {
+							if want := float32(src[row*width+j]) * (1.0 / 255); dst[i*width+j] != want {
+								t.Fatalf("width %d, %d rows, %d threads: dst row %d col %d = %v, want %v (src row %d)",
+									width, n, threads, i, j, dst[i*width+j], want, row)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestGatherBytesToFloat32Panics(t *testing.T) {
+	src := make([]byte, 10*4)
+	for name, f := range map[string]func(){
+		"index past the end": func() { GatherBytesToFloat32(make([]float32, 4), src, []int{10}, 4, 1) },
+		"negative index":     func() { GatherBytesToFloat32(make([]float32, 4), src, []int{-1}, 4, 1) },
+		"short dst":          func() { GatherBytesToFloat32(make([]float32, 7), src, []int{1, 2}, 4, 1) },
+		"zero width":         func() { GatherBytesToFloat32(nil, src, nil, 0, 1) },
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, "GatherBytesToFloat32") {
+					t.Errorf("%s: recovered %q, want a panic naming GatherBytesToFloat32", name, msg)
 				}
 			}()
 			f()

@@ -35,27 +35,11 @@ func (s *Set) Len() int { return s.Images.N }
 // Features is the number of inputs per example: pixels per image.
 func (s *Set) Features() int { return s.Images.Rows * s.Images.Cols }
 
-// touchSink keeps the loads of Batch's first pass from being optimized away: nothing reads
-// it, but the compiler cannot drop a store to a package variable.
-//
-//lint:ignore U1000 written, never read, on purpose
-var touchSink byte
-
 // Batch writes examples idx into x (len(idx) x Features, pixels / 255) and their labels.
 func (s *Set) Batch(x []float32, labels []int32, idx []int) {
 	f := s.Features()
-	// Shuffled examples are scattered over the 47 MB of pixels, so each image is a run of
-	// cache misses; touching every line of every image first lets the misses overlap.
-	var touched byte
-	for _, e := range idx {
-		img := s.Images.Pixels[e*f : (e+1)*f]
-		for j := 0; j < len(img); j += 64 {
-			touched |= img[j]
-		}
-	}
-	touchSink = touched
+	kernels.GatherBytesToFloat32(x[:len(idx)*f], s.Images.Pixels, idx, f, 1.0/255)
 	for i, e := range idx {
-		kernels.BytesToFloat32(x[i*f:(i+1)*f], s.Images.Pixels[e*f:(e+1)*f], 1.0/255)
 		labels[i] = s.Labels[e]
 	}
 }
