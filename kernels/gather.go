@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // GatherBytesToFloat32 converts rows of a byte matrix to floats: row i of dst (len(idx) rows
@@ -59,20 +60,16 @@ func (j *gatherJob) runPart(part int) {
 	var touched byte
 	for _, r := range j.idx[lo:hi] {
 		row := j.src[r*w : (r+1)*w]
-		raceRead(row)
 		for k := 0; k < len(row); k += 64 {
 			touched |= row[k]
 		}
 	}
-	gatherSink[part%4*64] = touched
+	gatherSink.Store(uint32(touched))
 	for i, r := range j.idx[lo:hi] {
 		BytesToFloat32(j.dst[(lo+i)*w:(lo+i+1)*w], j.src[r*w:(r+1)*w], j.scale)
 	}
 }
 
 // gatherSink keeps the touching loads of runPart from being optimized away: nothing reads
-// it, but the compiler cannot drop a store to a package variable. One byte a part, on
-// separate cache lines, so that parallel parts do not write one line.
-//
-//lint:ignore U1000 written, never read, on purpose
-var gatherSink [4 * 64]byte
+// it, but the compiler cannot drop the store. Atomic, because parts store at once.
+var gatherSink atomic.Uint32

@@ -229,7 +229,7 @@ func TestGatherBytesToFloat32(t *testing.T) {
 				for i := range idx {
 					idx[i] = r.IntN(50)
 				}
-				for _, threads := range []int{1, 2, 3} {
+				for _, threads := range []int{1, 2, 3, 5} {
 					SetThreads(threads)
 					g := newGuarded(n*width, 1)
 					dst := g.s()
