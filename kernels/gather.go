@@ -65,8 +65,11 @@ func (j *gatherJob) runPart(part int) {
 		}
 	}
 	gatherSink.Store(uint32(touched))
+	convert := impl().bytesToFloat32
 	for i, r := range j.idx[lo:hi] {
-		BytesToFloat32(j.dst[(lo+i)*w:(lo+i+1)*w], j.src[r*w:(r+1)*w], j.scale)
+		row := j.src[r*w : (r+1)*w]
+		raceRead(row)
+		convertBytes(convert, j.dst[(lo+i)*w:(lo+i+1)*w], row, j.scale)
 	}
 }
 

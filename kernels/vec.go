@@ -30,7 +30,12 @@ func BytesToFloat32(dst []float32, src []byte, scale float32) {
 	checkLen("BytesToFloat32", "src", len(src), len(dst))
 	raceRead(src)
 	raceWrite(dst)
-	convert := impl().bytesToFloat32
+	convertBytes(impl().bytesToFloat32, dst, src, scale)
+}
+
+// convertBytes runs a tier's byte converter over whole vectors in bounded chunks and does
+// the tail in Go; the caller has checked the lengths and told the race detector.
+func convertBytes(convert func(dst []float32, src []byte, scale float32), dst []float32, src []byte, scale float32) {
 	for len(dst) >= vectorFloats {
 		n := min(len(dst), maxChunk) &^ (vectorFloats - 1)
 		convert(dst[:n], src[:n], scale)
