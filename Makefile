@@ -29,9 +29,18 @@ purego:
 race:
 	$(GO) test -race -short ./kernels/... ./tensor/... ./nn/...
 
+# arm64 builds and vets everything for arm64, and runs the library's tests there under
+# qemu-aarch64 when it is installed: the pure-Go tier on another compiler back end (which
+# fuses multiply-adds, so rounding differs from amd64's).
 arm64:
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) build ./...
 	GOARCH=arm64 CGO_ENABLED=0 $(GO) vet ./...
+	@if command -v qemu-aarch64 >/dev/null; then \
+		echo "GOARCH=arm64 go test -short -exec qemu-aarch64 (library packages)"; \
+		GOARCH=arm64 CGO_ENABLED=0 $(GO) test -short -exec qemu-aarch64 ./kernels/... ./tensor/... ./nn/... ./datasets/...; \
+	else \
+		echo "arm64: tests NOT run: qemu-aarch64 is missing (Debian: apt-get install qemu-user)"; \
+	fi
 
 # Fuzz targets: package and name. fuzz-smoke (part of test) runs each for FUZZTIME (10s);
 # `make fuzz` runs each for 2 minutes.
