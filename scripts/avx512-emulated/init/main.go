@@ -25,7 +25,9 @@ func main() {
 	if err := syscall.Mount("devtmpfs", "/dev", "devtmpfs", 0, ""); err != nil {
 		fmt.Printf("EMU-ERROR mounting /dev: %v\n", err)
 	}
-	os.MkdirAll("/tmp", 0o1777)
+	if err := os.MkdirAll("/tmp", 0o1777); err != nil {
+		fmt.Printf("EMU-ERROR making /tmp: %v\n", err)
+	}
 	fmt.Printf("EMU-TIERS %s\n", strings.Join(kernels.Available(), ","))
 	if err := runPlan("/t/plan"); err != nil {
 		fmt.Printf("EMU-ERROR %v\n", err)
