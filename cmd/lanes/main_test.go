@@ -307,3 +307,37 @@ func TestBenchTableAndPlot(t *testing.T) {
 		t.Error("--plot x.pdf accepted")
 	}
 }
+
+// TestTrainRejectsBadFlags checks that each bad flag is named in the error, and that an --out
+// that cannot be written fails before any data is read or any step is trained.
+func TestTrainRejectsBadFlags(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--epochs", "0"}, "--epochs must be at least 1, not 0"},
+		{[]string{"--batch", "-3"}, "--batch must be at least 1, not -3"},
+		{[]string{"--lr", "0"}, "--lr must be a positive number, not 0"},
+		{[]string{"--lr", "NaN"}, "--lr must be a positive number, not NaN"},
+		{[]string{"--lr", "Inf"}, "--lr must be a positive number, not +Inf"},
+		{[]string{"--checkpoint-every", "-1"}, "--checkpoint-every must not be negative"},
+		{[]string{"--out", filepath.Join(dir, "missing", "m.safetensors")}, "cannot write a file in " + filepath.Join(dir, "missing")},
+		{[]string{"--out", dir}, dir + " is a folder"},
+	}
+	for _, c := range cases {
+		// A data folder that does not exist: reaching it would be a different error.
+		args := append([]string{"--data", filepath.Join(dir, "no-data")}, c.args...)
+		var stdout, stderr bytes.Buffer
+		err := runTrain(args, &stdout, &stderr)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("lanes train %v: error %v, want one saying %q", c.args, err, c.want)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("lanes train %v printed %q", c.args, stdout.String())
+		}
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("the checks left %v behind", left)
+	}
+}

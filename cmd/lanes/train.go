@@ -7,8 +7,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -89,8 +91,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("train: unexpected argument %q", fs.Arg(0))
 	}
-	if *epochs < 1 || *batch < 1 || *lr <= 0 || *every < 0 {
-		return fmt.Errorf("train: --epochs and --batch must be at least 1, --lr positive and --checkpoint-every not negative")
+	switch {
+	case *epochs < 1:
+		return fmt.Errorf("train: --epochs must be at least 1, not %d", *epochs)
+	case *batch < 1:
+		return fmt.Errorf("train: --batch must be at least 1, not %d", *batch)
+	case !(*lr > 0) || math.IsInf(*lr, 1): // also NaN
+		return fmt.Errorf("train: --lr must be a positive number, not %g", *lr)
+	case *every < 0:
+		return fmt.Errorf("train: --checkpoint-every must not be negative, not %d", *every)
+	}
+	if err := checkWritable(*out); err != nil { // before the training it would lose
+		return fmt.Errorf("train: --out: %w", err)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -160,6 +172,24 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 }
 
 var errInterrupted = errors.New("interrupted")
+
+// checkWritable reports, before any work is done, why a model could not be saved at path:
+// its folder is missing or not writable, or path is a folder.
+func checkWritable(path string) error {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder, not a file name", path)
+	}
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".check*")
+	if err != nil {
+		if pe, ok := err.(*os.PathError); ok {
+			err = pe.Err // the temp file's name says nothing to the user
+		}
+		return fmt.Errorf("cannot write a file in %s: %w", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
+}
 
 // resumeModel loads a checkpoint to train on. Its recorded seed and batch size win (they fix
 // the order of the examples); setting either flag to something else is an error.
