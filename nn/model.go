@@ -87,7 +87,8 @@ func (m *Model) Init(seed uint64) {
 }
 
 // FitConfig says how to train. Zero values: 1 epoch, batches of 32, no shuffling, no
-// validation, no callbacks.
+// validation, no callbacks. Negative counts, a ValidationSplit outside [0, 1), or both ways
+// of validating at once are errors.
 type FitConfig struct {
 	Epochs    int
 	BatchSize int
@@ -100,6 +101,21 @@ type FitConfig struct {
 	ValidationSplit float64
 	ValidationData  Dataset
 	Callbacks       []Callback
+}
+
+// check reports the first field of cfg that makes no sense.
+func (cfg FitConfig) check() error {
+	switch {
+	case cfg.Epochs < 0:
+		return fmt.Errorf("nn: FitConfig.Epochs is %d, a negative count", cfg.Epochs)
+	case cfg.BatchSize < 0:
+		return fmt.Errorf("nn: FitConfig.BatchSize is %d, a negative size", cfg.BatchSize)
+	case !(cfg.ValidationSplit >= 0 && cfg.ValidationSplit < 1): // also NaN
+		return fmt.Errorf("nn: FitConfig.ValidationSplit %v is not in [0, 1)", cfg.ValidationSplit)
+	case cfg.ValidationSplit > 0 && cfg.ValidationData != nil:
+		return errors.New("nn: FitConfig has both ValidationSplit and ValidationData; give one")
+	}
+	return nil
 }
 
 // BatchInfo is the state of training after one step.
@@ -153,15 +169,15 @@ func (m *Model) Fit(ctx context.Context, data Dataset, cfg FitConfig) (*History,
 	if m.Net == nil || m.Loss == nil || m.Optimizer == nil {
 		return nil, errors.New("nn: Fit needs a model with Net, Loss and Optimizer")
 	}
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	epochs, bs := max(cfg.Epochs, 1), cfg.BatchSize
-	if bs <= 0 {
+	if bs == 0 {
 		bs = 32
 	}
 	train, val := data, cfg.ValidationData
 	if cfg.ValidationSplit > 0 {
-		if cfg.ValidationSplit >= 1 {
-			return nil, fmt.Errorf("nn: ValidationSplit %v is not in [0, 1)", cfg.ValidationSplit)
-		}
 		n := data.Len() - int(math.Round(cfg.ValidationSplit*float64(data.Len())))
 		train, val = subset{data, seq(0, n)}, subset{data, seq(n, data.Len())}
 	}

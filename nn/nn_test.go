@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -493,6 +494,34 @@ func TestNonFiniteLossStops(t *testing.T) {
 	for _, w := range append(weights(saved), weights(m)...) {
 		if w != w {
 			t.Fatal("NaN weights after a NaN loss: the bad step was applied")
+		}
+	}
+}
+
+// TestFitRejectsBadConfig checks that a config that makes no sense is an error naming the
+// field, returned before any step changes the weights.
+func TestFitRejectsBadConfig(t *testing.T) {
+	data := randomData(50)
+	cases := []struct {
+		cfg  FitConfig
+		want string
+	}{
+		{FitConfig{Epochs: -1}, "Epochs is -1"},
+		{FitConfig{BatchSize: -8}, "BatchSize is -8"},
+		{FitConfig{ValidationSplit: 1}, "ValidationSplit 1 is not in [0, 1)"},
+		{FitConfig{ValidationSplit: -0.1}, "ValidationSplit -0.1"},
+		{FitConfig{ValidationSplit: math.NaN()}, "ValidationSplit NaN"},
+		{FitConfig{ValidationSplit: 0.2, ValidationData: data}, "both ValidationSplit and ValidationData"},
+	}
+	for _, c := range cases {
+		m := smallModel(1)
+		before := weights(m)
+		_, err := m.Fit(context.Background(), data, c.cfg)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("Fit(%+v): error %v, want one saying %q", c.cfg, err, c.want)
+		}
+		if !slices.Equal(before, weights(m)) {
+			t.Errorf("Fit(%+v) changed the weights before failing", c.cfg)
 		}
 	}
 }
