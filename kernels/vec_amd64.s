@@ -235,22 +235,18 @@ expBlock:
 	VMINPS       Z2, Z4, Z2
 	VBROADCASTSS f32_42b20000<>+0(SB), Z4
 	VMINPS       Z3, Z4, Z3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z1, Z5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z7
-	VCVTPS2DQ    Z4, Z4
-	VCVTPS2DQ    Z5, Z5
-	VCVTPS2DQ    Z6, Z6
-	VCVTPS2DQ    Z7, Z7
-	VCVTDQ2PS    Z4, Z8
-	VCVTDQ2PS    Z5, Z9
-	VCVTDQ2PS    Z6, Z10
-	VCVTDQ2PS    Z7, Z11
-	VMOVAPS      Z0, Z0
-	VMOVAPS      Z1, Z1
-	VMOVAPS      Z2, Z2
-	VMOVAPS      Z3, Z3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z7
+	VFMADD213PS  vec_4b400000<>+0(SB), Z0, Z4
+	VFMADD213PS  vec_4b400000<>+0(SB), Z1, Z5
+	VFMADD213PS  vec_4b400000<>+0(SB), Z2, Z6
+	VFMADD213PS  vec_4b400000<>+0(SB), Z3, Z7
+	VSUBPS       vec_4b400000<>+0(SB), Z4, Z8
+	VSUBPS       vec_4b400000<>+0(SB), Z5, Z9
+	VSUBPS       vec_4b400000<>+0(SB), Z6, Z10
+	VSUBPS       vec_4b400000<>+0(SB), Z7, Z11
 	VFNMADD231PS vec_3f318000<>+0(SB), Z8, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z9, Z1
 	VFNMADD231PS vec_3f318000<>+0(SB), Z10, Z2
@@ -340,10 +336,9 @@ expVector:
 	VMAXPS       Z0, Z1, Z0
 	VBROADCASTSS f32_42b20000<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z2
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z1
+	VFMADD213PS  vec_4b400000<>+0(SB), Z0, Z1
+	VSUBPS       vec_4b400000<>+0(SB), Z1, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Z2
@@ -379,10 +374,9 @@ expTail:
 	VMAXPS       Z0, Z1, Z0
 	VBROADCASTSS f32_42b20000<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z2
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z1
+	VFMADD213PS  vec_4b400000<>+0(SB), Z0, Z1
+	VSUBPS       vec_4b400000<>+0(SB), Z1, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Z2
@@ -430,6 +424,24 @@ DATA vec_3fb8aa3b<>+52(SB)/4, $0x3fb8aa3b
 DATA vec_3fb8aa3b<>+56(SB)/4, $0x3fb8aa3b
 DATA vec_3fb8aa3b<>+60(SB)/4, $0x3fb8aa3b
 GLOBL vec_3fb8aa3b<>(SB), RODATA|NOPTR, $64
+
+DATA vec_4b400000<>+0(SB)/4, $0x4b400000
+DATA vec_4b400000<>+4(SB)/4, $0x4b400000
+DATA vec_4b400000<>+8(SB)/4, $0x4b400000
+DATA vec_4b400000<>+12(SB)/4, $0x4b400000
+DATA vec_4b400000<>+16(SB)/4, $0x4b400000
+DATA vec_4b400000<>+20(SB)/4, $0x4b400000
+DATA vec_4b400000<>+24(SB)/4, $0x4b400000
+DATA vec_4b400000<>+28(SB)/4, $0x4b400000
+DATA vec_4b400000<>+32(SB)/4, $0x4b400000
+DATA vec_4b400000<>+36(SB)/4, $0x4b400000
+DATA vec_4b400000<>+40(SB)/4, $0x4b400000
+DATA vec_4b400000<>+44(SB)/4, $0x4b400000
+DATA vec_4b400000<>+48(SB)/4, $0x4b400000
+DATA vec_4b400000<>+52(SB)/4, $0x4b400000
+DATA vec_4b400000<>+56(SB)/4, $0x4b400000
+DATA vec_4b400000<>+60(SB)/4, $0x4b400000
+GLOBL vec_4b400000<>(SB), RODATA|NOPTR, $64
 
 DATA vec_3f318000<>+0(SB)/4, $0x3f318000
 DATA vec_3f318000<>+4(SB)/4, $0x3f318000
@@ -627,22 +639,18 @@ sigmoidBlock:
 	VMINPS       Z2, Z4, Z2
 	VBROADCASTSS f32_42b00000<>+0(SB), Z4
 	VMINPS       Z3, Z4, Z3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z1, Z5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z7
-	VCVTPS2DQ    Z4, Z4
-	VCVTPS2DQ    Z5, Z5
-	VCVTPS2DQ    Z6, Z6
-	VCVTPS2DQ    Z7, Z7
-	VCVTDQ2PS    Z4, Z8
-	VCVTDQ2PS    Z5, Z9
-	VCVTDQ2PS    Z6, Z10
-	VCVTDQ2PS    Z7, Z11
-	VMOVAPS      Z0, Z0
-	VMOVAPS      Z1, Z1
-	VMOVAPS      Z2, Z2
-	VMOVAPS      Z3, Z3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z1, Z5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z3, Z7
+	VSUBPS       vec_4b40007f<>+0(SB), Z4, Z8
+	VSUBPS       vec_4b40007f<>+0(SB), Z5, Z9
+	VSUBPS       vec_4b40007f<>+0(SB), Z6, Z10
+	VSUBPS       vec_4b40007f<>+0(SB), Z7, Z11
 	VFNMADD231PS vec_3f318000<>+0(SB), Z8, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z9, Z1
 	VFNMADD231PS vec_3f318000<>+0(SB), Z10, Z2
@@ -679,10 +687,6 @@ sigmoidBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z9, Z9
 	VADDPS       vec_3f800000<>+0(SB), Z10, Z10
 	VADDPS       vec_3f800000<>+0(SB), Z11, Z11
-	VPADDD       vec_0000007f<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z5, Z5
-	VPADDD       vec_0000007f<>+0(SB), Z6, Z6
-	VPADDD       vec_0000007f<>+0(SB), Z7, Z7
 	VPSLLD       $0x17, Z4, Z4
 	VPSLLD       $0x17, Z5, Z5
 	VPSLLD       $0x17, Z6, Z6
@@ -721,10 +725,9 @@ sigmoidVector:
 	VMAXPS       Z0, Z1, Z0
 	VBROADCASTSS f32_42b00000<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z2
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z1
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z1
+	VSUBPS       vec_4b40007f<>+0(SB), Z1, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
 	VMOVUPS      vec_3c088aab<>+0(SB), Z2
@@ -734,7 +737,6 @@ sigmoidVector:
 	VMULPS       Z0, Z0, Z3
 	VFMADD213PS  Z0, Z3, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
-	VPADDD       vec_0000007f<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z2, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
@@ -758,10 +760,9 @@ sigmoidTail:
 	VMAXPS       Z0, Z1, Z0
 	VBROADCASTSS f32_42b00000<>+0(SB), Z1
 	VMINPS       Z0, Z1, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z1
-	VCVTPS2DQ    Z1, Z1
-	VCVTDQ2PS    Z1, Z2
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z1
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z1
+	VSUBPS       vec_4b40007f<>+0(SB), Z1, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z2, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z2, Z0
 	VMOVUPS      vec_3c088aab<>+0(SB), Z2
@@ -771,7 +772,6 @@ sigmoidTail:
 	VMULPS       Z0, Z0, Z3
 	VFMADD213PS  Z0, Z3, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
-	VPADDD       vec_0000007f<>+0(SB), Z1, Z1
 	VPSLLD       $0x17, Z1, Z1
 	VMULPS       Z1, Z2, Z2
 	VADDPS       vec_3f800000<>+0(SB), Z2, Z2
@@ -806,6 +806,24 @@ GLOBL f32_c2ae0000<>(SB), RODATA|NOPTR, $4
 
 DATA f32_42b00000<>+0(SB)/4, $0x42b00000
 GLOBL f32_42b00000<>(SB), RODATA|NOPTR, $4
+
+DATA vec_4b40007f<>+0(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+4(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+8(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+12(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+16(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+20(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+24(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+28(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+32(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+36(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+40(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+44(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+48(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+52(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+56(SB)/4, $0x4b40007f
+DATA vec_4b40007f<>+60(SB)/4, $0x4b40007f
+GLOBL vec_4b40007f<>(SB), RODATA|NOPTR, $64
 
 DATA vec_3c088aab<>+0(SB)/4, $0x3c088aab
 DATA vec_3c088aab<>+4(SB)/4, $0x3c088aab
@@ -913,30 +931,18 @@ tanhBlock:
 	VMAXPS       Z2, Z8, Z2
 	VBROADCASTSS f32_c2ae0000<>+0(SB), Z8
 	VMAXPS       Z3, Z8, Z3
-	VBROADCASTSS f32_42b00000<>+0(SB), Z8
-	VMINPS       Z0, Z8, Z0
-	VBROADCASTSS f32_42b00000<>+0(SB), Z8
-	VMINPS       Z1, Z8, Z1
-	VBROADCASTSS f32_42b00000<>+0(SB), Z8
-	VMINPS       Z2, Z8, Z2
-	VBROADCASTSS f32_42b00000<>+0(SB), Z8
-	VMINPS       Z3, Z8, Z3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z8
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z1, Z9
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z10
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z11
-	VCVTPS2DQ    Z8, Z8
-	VCVTPS2DQ    Z9, Z9
-	VCVTPS2DQ    Z10, Z10
-	VCVTPS2DQ    Z11, Z11
-	VCVTDQ2PS    Z8, Z12
-	VCVTDQ2PS    Z9, Z13
-	VCVTDQ2PS    Z10, Z14
-	VCVTDQ2PS    Z11, Z15
-	VMOVAPS      Z0, Z0
-	VMOVAPS      Z1, Z1
-	VMOVAPS      Z2, Z2
-	VMOVAPS      Z3, Z3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z8
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z9
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z10
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z11
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z8
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z1, Z9
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z10
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z3, Z11
+	VSUBPS       vec_4b40007f<>+0(SB), Z8, Z12
+	VSUBPS       vec_4b40007f<>+0(SB), Z9, Z13
+	VSUBPS       vec_4b40007f<>+0(SB), Z10, Z14
+	VSUBPS       vec_4b40007f<>+0(SB), Z11, Z15
 	VFNMADD231PS vec_3f318000<>+0(SB), Z12, Z0
 	VFNMADD231PS vec_3f318000<>+0(SB), Z13, Z1
 	VFNMADD231PS vec_3f318000<>+0(SB), Z14, Z2
@@ -973,10 +979,6 @@ tanhBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z13, Z13
 	VADDPS       vec_3f800000<>+0(SB), Z14, Z14
 	VADDPS       vec_3f800000<>+0(SB), Z15, Z15
-	VPADDD       vec_0000007f<>+0(SB), Z8, Z8
-	VPADDD       vec_0000007f<>+0(SB), Z9, Z9
-	VPADDD       vec_0000007f<>+0(SB), Z10, Z10
-	VPADDD       vec_0000007f<>+0(SB), Z11, Z11
 	VPSLLD       $0x17, Z8, Z8
 	VPSLLD       $0x17, Z9, Z9
 	VPSLLD       $0x17, Z10, Z10
@@ -1023,12 +1025,9 @@ tanhVector:
 	VADDPS       Z0, Z0, Z0
 	VBROADCASTSS f32_c2ae0000<>+0(SB), Z2
 	VMAXPS       Z0, Z2, Z0
-	VBROADCASTSS f32_42b00000<>+0(SB), Z2
-	VMINPS       Z0, Z2, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VCVTPS2DQ    Z2, Z2
-	VCVTDQ2PS    Z2, Z3
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z2
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z2
+	VSUBPS       vec_4b40007f<>+0(SB), Z2, Z3
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
 	VMOVUPS      vec_3c088aab<>+0(SB), Z3
@@ -1038,7 +1037,6 @@ tanhVector:
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
 	VMOVUPS      vec_3f800000<>+0(SB), Z0
@@ -1064,12 +1062,9 @@ tanhTail:
 	VADDPS       Z0, Z0, Z0
 	VBROADCASTSS f32_c2ae0000<>+0(SB), Z2
 	VMAXPS       Z0, Z2, Z0
-	VBROADCASTSS f32_42b00000<>+0(SB), Z2
-	VMINPS       Z0, Z2, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VCVTPS2DQ    Z2, Z2
-	VCVTDQ2PS    Z2, Z3
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z2
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z2
+	VSUBPS       vec_4b40007f<>+0(SB), Z2, Z3
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
 	VMOVUPS      vec_3c088aab<>+0(SB), Z3
@@ -1079,7 +1074,6 @@ tanhTail:
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
 	VMOVUPS      vec_3f800000<>+0(SB), Z0
@@ -1159,22 +1153,18 @@ geluBlock:
 	VMINPS       Z10, Z12, Z10
 	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z11, Z12, Z11
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z8, Z12
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z9, Z13
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z10, Z14
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z11, Z15
-	VCVTPS2DQ    Z12, Z12
-	VCVTPS2DQ    Z13, Z13
-	VCVTPS2DQ    Z14, Z14
-	VCVTPS2DQ    Z15, Z15
-	VCVTDQ2PS    Z12, Z16
-	VCVTDQ2PS    Z13, Z17
-	VCVTDQ2PS    Z14, Z18
-	VCVTDQ2PS    Z15, Z19
-	VMOVAPS      Z8, Z8
-	VMOVAPS      Z9, Z9
-	VMOVAPS      Z10, Z10
-	VMOVAPS      Z11, Z11
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z12
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z13
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z14
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z15
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z8, Z12
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z9, Z13
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z10, Z14
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z11, Z15
+	VSUBPS       vec_4b40007f<>+0(SB), Z12, Z16
+	VSUBPS       vec_4b40007f<>+0(SB), Z13, Z17
+	VSUBPS       vec_4b40007f<>+0(SB), Z14, Z18
+	VSUBPS       vec_4b40007f<>+0(SB), Z15, Z19
 	VFNMADD231PS vec_3f318000<>+0(SB), Z16, Z8
 	VFNMADD231PS vec_3f318000<>+0(SB), Z17, Z9
 	VFNMADD231PS vec_3f318000<>+0(SB), Z18, Z10
@@ -1211,10 +1201,6 @@ geluBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z17, Z17
 	VADDPS       vec_3f800000<>+0(SB), Z18, Z18
 	VADDPS       vec_3f800000<>+0(SB), Z19, Z19
-	VPADDD       vec_0000007f<>+0(SB), Z12, Z12
-	VPADDD       vec_0000007f<>+0(SB), Z13, Z13
-	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
-	VPADDD       vec_0000007f<>+0(SB), Z15, Z15
 	VPSLLD       $0x17, Z12, Z12
 	VPSLLD       $0x17, Z13, Z13
 	VPSLLD       $0x17, Z14, Z14
@@ -1281,10 +1267,9 @@ geluVector:
 	VMAXPS       Z2, Z3, Z2
 	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
-	VCVTPS2DQ    Z3, Z3
-	VCVTDQ2PS    Z3, Z4
-	VMOVAPS      Z2, Z2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z3
+	VSUBPS       vec_4b40007f<>+0(SB), Z3, Z4
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
 	VMOVUPS      vec_3c088aab<>+0(SB), Z4
@@ -1294,7 +1279,6 @@ geluVector:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
@@ -1331,10 +1315,9 @@ geluTail:
 	VMAXPS       Z2, Z3, Z2
 	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
-	VCVTPS2DQ    Z3, Z3
-	VCVTDQ2PS    Z3, Z4
-	VMOVAPS      Z2, Z2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z3
+	VSUBPS       vec_4b40007f<>+0(SB), Z3, Z4
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
 	VMOVUPS      vec_3c088aab<>+0(SB), Z4
@@ -1344,7 +1327,6 @@ geluTail:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
@@ -1480,22 +1462,18 @@ geluBackwardBlock:
 	VMINPS       Z10, Z12, Z10
 	VBROADCASTSS f32_42b00000<>+0(SB), Z12
 	VMINPS       Z11, Z12, Z11
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z8, Z12
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z9, Z13
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z10, Z14
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z11, Z15
-	VCVTPS2DQ    Z12, Z12
-	VCVTPS2DQ    Z13, Z13
-	VCVTPS2DQ    Z14, Z14
-	VCVTPS2DQ    Z15, Z15
-	VCVTDQ2PS    Z12, Z16
-	VCVTDQ2PS    Z13, Z17
-	VCVTDQ2PS    Z14, Z18
-	VCVTDQ2PS    Z15, Z19
-	VMOVAPS      Z8, Z8
-	VMOVAPS      Z9, Z9
-	VMOVAPS      Z10, Z10
-	VMOVAPS      Z11, Z11
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z12
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z13
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z14
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z15
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z8, Z12
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z9, Z13
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z10, Z14
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z11, Z15
+	VSUBPS       vec_4b40007f<>+0(SB), Z12, Z16
+	VSUBPS       vec_4b40007f<>+0(SB), Z13, Z17
+	VSUBPS       vec_4b40007f<>+0(SB), Z14, Z18
+	VSUBPS       vec_4b40007f<>+0(SB), Z15, Z19
 	VFNMADD231PS vec_3f318000<>+0(SB), Z16, Z8
 	VFNMADD231PS vec_3f318000<>+0(SB), Z17, Z9
 	VFNMADD231PS vec_3f318000<>+0(SB), Z18, Z10
@@ -1532,10 +1510,6 @@ geluBackwardBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z17, Z17
 	VADDPS       vec_3f800000<>+0(SB), Z18, Z18
 	VADDPS       vec_3f800000<>+0(SB), Z19, Z19
-	VPADDD       vec_0000007f<>+0(SB), Z12, Z12
-	VPADDD       vec_0000007f<>+0(SB), Z13, Z13
-	VPADDD       vec_0000007f<>+0(SB), Z14, Z14
-	VPADDD       vec_0000007f<>+0(SB), Z15, Z15
 	VPSLLD       $0x17, Z12, Z12
 	VPSLLD       $0x17, Z13, Z13
 	VPSLLD       $0x17, Z14, Z14
@@ -1620,10 +1594,9 @@ geluBackwardVector:
 	VMAXPS       Z2, Z3, Z2
 	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
-	VCVTPS2DQ    Z3, Z3
-	VCVTDQ2PS    Z3, Z4
-	VMOVAPS      Z2, Z2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z3
+	VSUBPS       vec_4b40007f<>+0(SB), Z3, Z4
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
 	VMOVUPS      vec_3c088aab<>+0(SB), Z4
@@ -1633,7 +1606,6 @@ geluBackwardVector:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
@@ -1676,10 +1648,9 @@ geluBackwardTail:
 	VMAXPS       Z2, Z3, Z2
 	VBROADCASTSS f32_42b00000<>+0(SB), Z3
 	VMINPS       Z2, Z3, Z2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
-	VCVTPS2DQ    Z3, Z3
-	VCVTDQ2PS    Z3, Z4
-	VMOVAPS      Z2, Z2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z3
+	VSUBPS       vec_4b40007f<>+0(SB), Z3, Z4
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
 	VMOVUPS      vec_3c088aab<>+0(SB), Z4
@@ -1689,7 +1660,6 @@ geluBackwardTail:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
@@ -2091,30 +2061,18 @@ expStoreBlock:
 	VMAXPS       Z4, Z6, Z4
 	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z5, Z6, Z5
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z2, Z6, Z2
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z3, Z6, Z3
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z4, Z6, Z4
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z5, Z6, Z5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z7
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z4, Z8
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z5, Z9
-	VCVTPS2DQ    Z6, Z6
-	VCVTPS2DQ    Z7, Z7
-	VCVTPS2DQ    Z8, Z8
-	VCVTPS2DQ    Z9, Z9
-	VCVTDQ2PS    Z6, Z10
-	VCVTDQ2PS    Z7, Z11
-	VCVTDQ2PS    Z8, Z12
-	VCVTDQ2PS    Z9, Z13
-	VMOVAPS      Z2, Z2
-	VMOVAPS      Z3, Z3
-	VMOVAPS      Z4, Z4
-	VMOVAPS      Z5, Z5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z7
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z8
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z9
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z3, Z7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z4, Z8
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z5, Z9
+	VSUBPS       vec_4b40007f<>+0(SB), Z6, Z10
+	VSUBPS       vec_4b40007f<>+0(SB), Z7, Z11
+	VSUBPS       vec_4b40007f<>+0(SB), Z8, Z12
+	VSUBPS       vec_4b40007f<>+0(SB), Z9, Z13
 	VFNMADD231PS vec_3f318000<>+0(SB), Z10, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z11, Z3
 	VFNMADD231PS vec_3f318000<>+0(SB), Z12, Z4
@@ -2155,10 +2113,6 @@ expStoreBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z11, Z11
 	VADDPS       vec_3f800000<>+0(SB), Z12, Z12
 	VADDPS       vec_3f800000<>+0(SB), Z13, Z13
-	VPADDD       vec_0000007f<>+0(SB), Z6, Z6
-	VPADDD       vec_0000007f<>+0(SB), Z7, Z7
-	VPADDD       vec_0000007f<>+0(SB), Z8, Z8
-	VPADDD       vec_0000007f<>+0(SB), Z9, Z9
 	VPSLLD       $0x17, Z6, Z6
 	VPSLLD       $0x17, Z7, Z7
 	VPSLLD       $0x17, Z8, Z8
@@ -2187,12 +2141,9 @@ expStoreVector:
 	VSUBPS       Z0, Z2, Z2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_00000000<>+0(SB), Z3
-	VMINPS       Z2, Z3, Z2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
-	VCVTPS2DQ    Z3, Z3
-	VCVTDQ2PS    Z3, Z4
-	VMOVAPS      Z2, Z2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z3
+	VSUBPS       vec_4b40007f<>+0(SB), Z3, Z4
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
 	VMOVUPS      vec_3ab43e12<>+0(SB), Z4
@@ -2203,7 +2154,6 @@ expStoreVector:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z4, Z1, Z1
@@ -2223,12 +2173,9 @@ expStoreTail:
 	VSUBPS       Z0, Z2, Z2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Z0
 	VMAXPS       Z2, Z0, Z0
-	VBROADCASTSS f32_00000000<>+0(SB), Z2
-	VMINPS       Z0, Z2, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VCVTPS2DQ    Z2, Z2
-	VCVTDQ2PS    Z2, Z3
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z2
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z2
+	VSUBPS       vec_4b40007f<>+0(SB), Z2, Z3
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Z3
@@ -2239,7 +2186,6 @@ expStoreTail:
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
 	VMOVAPS.Z    Z3, K1, Z3
@@ -2269,30 +2215,18 @@ expSumBlock:
 	VMAXPS       Z4, Z6, Z4
 	VBROADCASTSS f32_c2b00000<>+0(SB), Z6
 	VMAXPS       Z5, Z6, Z5
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z2, Z6, Z2
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z3, Z6, Z3
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z4, Z6, Z4
-	VBROADCASTSS f32_00000000<>+0(SB), Z6
-	VMINPS       Z5, Z6, Z5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z3, Z7
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z4, Z8
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z5, Z9
-	VCVTPS2DQ    Z6, Z6
-	VCVTPS2DQ    Z7, Z7
-	VCVTPS2DQ    Z8, Z8
-	VCVTPS2DQ    Z9, Z9
-	VCVTDQ2PS    Z6, Z10
-	VCVTDQ2PS    Z7, Z11
-	VCVTDQ2PS    Z8, Z12
-	VCVTDQ2PS    Z9, Z13
-	VMOVAPS      Z2, Z2
-	VMOVAPS      Z3, Z3
-	VMOVAPS      Z4, Z4
-	VMOVAPS      Z5, Z5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z7
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z8
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z9
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z3, Z7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z4, Z8
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z5, Z9
+	VSUBPS       vec_4b40007f<>+0(SB), Z6, Z10
+	VSUBPS       vec_4b40007f<>+0(SB), Z7, Z11
+	VSUBPS       vec_4b40007f<>+0(SB), Z8, Z12
+	VSUBPS       vec_4b40007f<>+0(SB), Z9, Z13
 	VFNMADD231PS vec_3f318000<>+0(SB), Z10, Z2
 	VFNMADD231PS vec_3f318000<>+0(SB), Z11, Z3
 	VFNMADD231PS vec_3f318000<>+0(SB), Z12, Z4
@@ -2333,10 +2267,6 @@ expSumBlock:
 	VADDPS       vec_3f800000<>+0(SB), Z11, Z11
 	VADDPS       vec_3f800000<>+0(SB), Z12, Z12
 	VADDPS       vec_3f800000<>+0(SB), Z13, Z13
-	VPADDD       vec_0000007f<>+0(SB), Z6, Z6
-	VPADDD       vec_0000007f<>+0(SB), Z7, Z7
-	VPADDD       vec_0000007f<>+0(SB), Z8, Z8
-	VPADDD       vec_0000007f<>+0(SB), Z9, Z9
 	VPSLLD       $0x17, Z6, Z6
 	VPSLLD       $0x17, Z7, Z7
 	VPSLLD       $0x17, Z8, Z8
@@ -2360,12 +2290,9 @@ expSumVector:
 	VSUBPS       Z0, Z2, Z2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Z3
 	VMAXPS       Z2, Z3, Z2
-	VBROADCASTSS f32_00000000<>+0(SB), Z3
-	VMINPS       Z2, Z3, Z2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z2, Z3
-	VCVTPS2DQ    Z3, Z3
-	VCVTDQ2PS    Z3, Z4
-	VMOVAPS      Z2, Z2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z2, Z3
+	VSUBPS       vec_4b40007f<>+0(SB), Z3, Z4
 	VFNMADD231PS vec_3f318000<>+0(SB), Z4, Z2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z4, Z2
 	VMOVUPS      vec_3ab43e12<>+0(SB), Z4
@@ -2376,7 +2303,6 @@ expSumVector:
 	VMULPS       Z2, Z2, Z5
 	VFMADD213PS  Z2, Z5, Z4
 	VADDPS       vec_3f800000<>+0(SB), Z4, Z4
-	VPADDD       vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
 	VMULPS       Z3, Z4, Z4
 	VADDPS       Z4, Z1, Z1
@@ -2394,12 +2320,9 @@ expSumTail:
 	VSUBPS       Z0, Z2, Z2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Z0
 	VMAXPS       Z2, Z0, Z0
-	VBROADCASTSS f32_00000000<>+0(SB), Z2
-	VMINPS       Z0, Z2, Z0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VCVTPS2DQ    Z2, Z2
-	VCVTDQ2PS    Z2, Z3
-	VMOVAPS      Z0, Z0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Z2
+	VFMADD213PS  vec_4b40007f<>+0(SB), Z0, Z2
+	VSUBPS       vec_4b40007f<>+0(SB), Z2, Z3
 	VFNMADD231PS vec_3f318000<>+0(SB), Z3, Z0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Z3, Z0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Z3
@@ -2410,7 +2333,6 @@ expSumTail:
 	VMULPS       Z0, Z0, Z4
 	VFMADD213PS  Z0, Z4, Z3
 	VADDPS       vec_3f800000<>+0(SB), Z3, Z3
-	VPADDD       vec_0000007f<>+0(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
 	VMULPS       Z2, Z3, Z3
 	VMOVAPS.Z    Z3, K1, Z3
@@ -2498,18 +2420,12 @@ partRow:
 	VMAXPS        Z0, Z2, Z0
 	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
 	VMAXPS        Z1, Z2, Z1
-	VBROADCASTSS  f32_00000000<>+0(SB), Z2
-	VMINPS        Z0, Z2, Z0
-	VBROADCASTSS  f32_00000000<>+0(SB), Z2
-	VMINPS        Z1, Z2, Z1
-	VMULPS        vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VMULPS        vec_3fb8aa3b<>+0(SB), Z1, Z3
-	VCVTPS2DQ     Z2, Z2
-	VCVTPS2DQ     Z3, Z3
-	VCVTDQ2PS     Z2, Z4
-	VCVTDQ2PS     Z3, Z5
-	VMOVAPS       Z0, Z0
-	VMOVAPS       Z1, Z1
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z2
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z0, Z2
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z1, Z3
+	VSUBPS        vec_4b40007f<>+0(SB), Z2, Z4
+	VSUBPS        vec_4b40007f<>+0(SB), Z3, Z5
 	VFNMADD231PS  vec_3f318000<>+0(SB), Z4, Z0
 	VFNMADD231PS  vec_3f318000<>+0(SB), Z5, Z1
 	VFNMADD231PS  vec_b95e8083<>+0(SB), Z4, Z0
@@ -2530,8 +2446,6 @@ partRow:
 	VFMADD213PS   Z1, Z7, Z5
 	VADDPS        vec_3f800000<>+0(SB), Z4, Z4
 	VADDPS        vec_3f800000<>+0(SB), Z5, Z5
-	VPADDD        vec_0000007f<>+0(SB), Z2, Z2
-	VPADDD        vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD        $0x17, Z2, Z2
 	VPSLLD        $0x17, Z3, Z3
 	VMULPS        Z2, Z4, Z4
@@ -2580,18 +2494,12 @@ wholeRow:
 	VMAXPS        Z0, Z2, Z0
 	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
 	VMAXPS        Z1, Z2, Z1
-	VBROADCASTSS  f32_00000000<>+0(SB), Z2
-	VMINPS        Z0, Z2, Z0
-	VBROADCASTSS  f32_00000000<>+0(SB), Z2
-	VMINPS        Z1, Z2, Z1
-	VMULPS        vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VMULPS        vec_3fb8aa3b<>+0(SB), Z1, Z3
-	VCVTPS2DQ     Z2, Z2
-	VCVTPS2DQ     Z3, Z3
-	VCVTDQ2PS     Z2, Z4
-	VCVTDQ2PS     Z3, Z5
-	VMOVAPS       Z0, Z0
-	VMOVAPS       Z1, Z1
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z2
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z0, Z2
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z1, Z3
+	VSUBPS        vec_4b40007f<>+0(SB), Z2, Z4
+	VSUBPS        vec_4b40007f<>+0(SB), Z3, Z5
 	VFNMADD231PS  vec_3f318000<>+0(SB), Z4, Z0
 	VFNMADD231PS  vec_3f318000<>+0(SB), Z5, Z1
 	VFNMADD231PS  vec_b95e8083<>+0(SB), Z4, Z0
@@ -2612,8 +2520,6 @@ wholeRow:
 	VFMADD213PS   Z1, Z7, Z5
 	VADDPS        vec_3f800000<>+0(SB), Z4, Z4
 	VADDPS        vec_3f800000<>+0(SB), Z5, Z5
-	VPADDD        vec_0000007f<>+0(SB), Z2, Z2
-	VPADDD        vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD        $0x17, Z2, Z2
 	VPSLLD        $0x17, Z3, Z3
 	VMULPS        Z2, Z4, Z4
@@ -2662,18 +2568,12 @@ spillRow:
 	VMAXPS        Z0, Z2, Z0
 	VBROADCASTSS  f32_c2b00000<>+0(SB), Z2
 	VMAXPS        Z1, Z2, Z1
-	VBROADCASTSS  f32_00000000<>+0(SB), Z2
-	VMINPS        Z0, Z2, Z0
-	VBROADCASTSS  f32_00000000<>+0(SB), Z2
-	VMINPS        Z1, Z2, Z1
-	VMULPS        vec_3fb8aa3b<>+0(SB), Z0, Z2
-	VMULPS        vec_3fb8aa3b<>+0(SB), Z1, Z3
-	VCVTPS2DQ     Z2, Z2
-	VCVTPS2DQ     Z3, Z3
-	VCVTDQ2PS     Z2, Z4
-	VCVTDQ2PS     Z3, Z5
-	VMOVAPS       Z0, Z0
-	VMOVAPS       Z1, Z1
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z2
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z3
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z0, Z2
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z1, Z3
+	VSUBPS        vec_4b40007f<>+0(SB), Z2, Z4
+	VSUBPS        vec_4b40007f<>+0(SB), Z3, Z5
 	VFNMADD231PS  vec_3f318000<>+0(SB), Z4, Z0
 	VFNMADD231PS  vec_3f318000<>+0(SB), Z5, Z1
 	VFNMADD231PS  vec_b95e8083<>+0(SB), Z4, Z0
@@ -2694,8 +2594,6 @@ spillRow:
 	VFMADD213PS   Z1, Z7, Z5
 	VADDPS        vec_3f800000<>+0(SB), Z4, Z4
 	VADDPS        vec_3f800000<>+0(SB), Z5, Z5
-	VPADDD        vec_0000007f<>+0(SB), Z2, Z2
-	VPADDD        vec_0000007f<>+0(SB), Z3, Z3
 	VPSLLD        $0x17, Z2, Z2
 	VPSLLD        $0x17, Z3, Z3
 	VMULPS        Z2, Z4, Z4
@@ -3162,22 +3060,18 @@ expBlock:
 	VMINPS       Y2, Y4, Y2
 	VBROADCASTSS f32_42b20000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y7
-	VCVTPS2DQ    Y4, Y4
-	VCVTPS2DQ    Y5, Y5
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTDQ2PS    Y4, Y8
-	VCVTDQ2PS    Y5, Y9
-	VCVTDQ2PS    Y6, Y10
-	VCVTDQ2PS    Y7, Y11
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VMOVAPS      Y3, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b400000<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_4b400000<>+0(SB), Y1, Y5
+	VFMADD213PS  vec_4b400000<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_4b400000<>+0(SB), Y3, Y7
+	VSUBPS       vec_4b400000<>+0(SB), Y4, Y8
+	VSUBPS       vec_4b400000<>+0(SB), Y5, Y9
+	VSUBPS       vec_4b400000<>+0(SB), Y6, Y10
+	VSUBPS       vec_4b400000<>+0(SB), Y7, Y11
 	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y1
 	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y2
@@ -3267,10 +3161,9 @@ expVector:
 	VMAXPS       Y0, Y1, Y0
 	VBROADCASTSS f32_42b20000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y1
-	VCVTPS2DQ    Y1, Y1
-	VCVTDQ2PS    Y1, Y2
-	VMOVAPS      Y0, Y0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y1
+	VFMADD213PS  vec_4b400000<>+0(SB), Y0, Y1
+	VSUBPS       vec_4b400000<>+0(SB), Y1, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y2, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y2, Y0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y2
@@ -3306,10 +3199,9 @@ expTail:
 	VMAXPS       Y1, Y2, Y1
 	VBROADCASTSS f32_42b20000<>+0(SB), Y2
 	VMINPS       Y1, Y2, Y1
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y2
-	VCVTPS2DQ    Y2, Y2
-	VCVTDQ2PS    Y2, Y3
-	VMOVAPS      Y1, Y1
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y2
+	VFMADD213PS  vec_4b400000<>+0(SB), Y1, Y2
+	VSUBPS       vec_4b400000<>+0(SB), Y2, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y3, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y3, Y1
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y3
@@ -3368,22 +3260,18 @@ sigmoidBlock:
 	VMINPS       Y2, Y4, Y2
 	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y7
-	VCVTPS2DQ    Y4, Y4
-	VCVTPS2DQ    Y5, Y5
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTDQ2PS    Y4, Y8
-	VCVTDQ2PS    Y5, Y9
-	VCVTDQ2PS    Y6, Y10
-	VCVTDQ2PS    Y7, Y11
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
-	VMOVAPS      Y3, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y1, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y4, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y9
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y10
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y11
 	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y1
 	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y2
@@ -3420,10 +3308,6 @@ sigmoidBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
 	VADDPS       vec_3f800000<>+0(SB), Y11, Y11
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
@@ -3462,10 +3346,9 @@ sigmoidVector:
 	VMAXPS       Y0, Y1, Y0
 	VBROADCASTSS f32_42b00000<>+0(SB), Y1
 	VMINPS       Y0, Y1, Y0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y1
-	VCVTPS2DQ    Y1, Y1
-	VCVTDQ2PS    Y1, Y2
-	VMOVAPS      Y0, Y0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y1
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y1
+	VSUBPS       vec_4b40007f<>+0(SB), Y1, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y2, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y2, Y0
 	VMOVUPS      vec_3c088aab<>+0(SB), Y2
@@ -3475,7 +3358,6 @@ sigmoidVector:
 	VMULPS       Y0, Y0, Y3
 	VFMADD213PS  Y0, Y3, Y2
 	VADDPS       vec_3f800000<>+0(SB), Y2, Y2
-	VPADDD       vec_0000007f<>+0(SB), Y1, Y1
 	VPSLLD       $0x17, Y1, Y1
 	VMULPS       Y1, Y2, Y2
 	VADDPS       vec_3f800000<>+0(SB), Y2, Y2
@@ -3499,10 +3381,9 @@ sigmoidTail:
 	VMAXPS       Y1, Y2, Y1
 	VBROADCASTSS f32_42b00000<>+0(SB), Y2
 	VMINPS       Y1, Y2, Y1
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y2
-	VCVTPS2DQ    Y2, Y2
-	VCVTDQ2PS    Y2, Y3
-	VMOVAPS      Y1, Y1
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y2
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y1, Y2
+	VSUBPS       vec_4b40007f<>+0(SB), Y2, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y3, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y3, Y1
 	VMOVUPS      vec_3c088aab<>+0(SB), Y3
@@ -3512,7 +3393,6 @@ sigmoidTail:
 	VMULPS       Y1, Y1, Y4
 	VFMADD213PS  Y1, Y4, Y3
 	VADDPS       vec_3f800000<>+0(SB), Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
 	VADDPS       vec_3f800000<>+0(SB), Y3, Y3
@@ -3552,24 +3432,15 @@ tanhBlock:
 	VMAXPS       Y1, Y6, Y1
 	VBROADCASTSS f32_c2ae0000<>+0(SB), Y6
 	VMAXPS       Y2, Y6, Y2
-	VBROADCASTSS f32_42b00000<>+0(SB), Y6
-	VMINPS       Y0, Y6, Y0
-	VBROADCASTSS f32_42b00000<>+0(SB), Y6
-	VMINPS       Y1, Y6, Y1
-	VBROADCASTSS f32_42b00000<>+0(SB), Y6
-	VMINPS       Y2, Y6, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y7
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y8
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTPS2DQ    Y8, Y8
-	VCVTDQ2PS    Y6, Y9
-	VCVTDQ2PS    Y7, Y10
-	VCVTDQ2PS    Y8, Y11
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y1, Y1
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y8
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y1, Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y9
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y10
+	VSUBPS       vec_4b40007f<>+0(SB), Y8, Y11
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y1
 	VFNMADD231PS vec_3f318000<>+0(SB), Y11, Y2
@@ -3597,9 +3468,6 @@ tanhBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
 	VADDPS       vec_3f800000<>+0(SB), Y11, Y11
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y8, Y8
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VPSLLD       $0x17, Y8, Y8
@@ -3638,12 +3506,9 @@ tanhVector:
 	VADDPS       Y0, Y0, Y0
 	VBROADCASTSS f32_c2ae0000<>+0(SB), Y2
 	VMAXPS       Y0, Y2, Y0
-	VBROADCASTSS f32_42b00000<>+0(SB), Y2
-	VMINPS       Y0, Y2, Y0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y2
-	VCVTPS2DQ    Y2, Y2
-	VCVTDQ2PS    Y2, Y3
-	VMOVAPS      Y0, Y0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y2
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y2
+	VSUBPS       vec_4b40007f<>+0(SB), Y2, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y3, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y3, Y0
 	VMOVUPS      vec_3c088aab<>+0(SB), Y3
@@ -3653,7 +3518,6 @@ tanhVector:
 	VMULPS       Y0, Y0, Y4
 	VFMADD213PS  Y0, Y4, Y3
 	VADDPS       vec_3f800000<>+0(SB), Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y2, Y2
 	VPSLLD       $0x17, Y2, Y2
 	VMULPS       Y2, Y3, Y3
 	VMOVUPS      vec_3f800000<>+0(SB), Y0
@@ -3679,12 +3543,9 @@ tanhTail:
 	VADDPS       Y1, Y1, Y1
 	VBROADCASTSS f32_c2ae0000<>+0(SB), Y3
 	VMAXPS       Y1, Y3, Y1
-	VBROADCASTSS f32_42b00000<>+0(SB), Y3
-	VMINPS       Y1, Y3, Y1
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y1, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y1, Y1
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y1, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y1
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y1
 	VMOVUPS      vec_3c088aab<>+0(SB), Y4
@@ -3694,7 +3555,6 @@ tanhTail:
 	VMULPS       Y1, Y1, Y5
 	VFMADD213PS  Y1, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VMOVUPS      vec_3f800000<>+0(SB), Y1
@@ -3746,14 +3606,12 @@ geluBlock:
 	VMINPS       Y4, Y6, Y4
 	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y5, Y6, Y5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y4, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y5, Y7
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTDQ2PS    Y6, Y8
-	VCVTDQ2PS    Y7, Y9
-	VMOVAPS      Y4, Y4
-	VMOVAPS      Y5, Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y5, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y9
 	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y5
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y4
@@ -3772,8 +3630,6 @@ geluBlock:
 	VFMADD213PS  Y5, Y11, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y6, Y8, Y8
@@ -3818,10 +3674,9 @@ geluVector:
 	VMAXPS       Y2, Y3, Y2
 	VBROADCASTSS f32_42b00000<>+0(SB), Y3
 	VMINPS       Y2, Y3, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
 	VMOVUPS      vec_3c088aab<>+0(SB), Y4
@@ -3831,7 +3686,6 @@ geluVector:
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
@@ -3868,10 +3722,9 @@ geluTail:
 	VMAXPS       Y3, Y4, Y3
 	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VMOVAPS      Y3, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y4
+	VSUBPS       vec_4b40007f<>+0(SB), Y4, Y5
 	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y3
 	VMOVUPS      vec_3c088aab<>+0(SB), Y5
@@ -3881,7 +3734,6 @@ geluTail:
 	VMULPS       Y3, Y3, Y6
 	VFMADD213PS  Y3, Y6, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y4, Y5, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
@@ -3939,14 +3791,12 @@ geluBackwardBlock:
 	VMINPS       Y4, Y6, Y4
 	VBROADCASTSS f32_42b00000<>+0(SB), Y6
 	VMINPS       Y5, Y6, Y5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y4, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y5, Y7
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTDQ2PS    Y6, Y8
-	VCVTDQ2PS    Y7, Y9
-	VMOVAPS      Y4, Y4
-	VMOVAPS      Y5, Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y5, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y9
 	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y5
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y4
@@ -3965,8 +3815,6 @@ geluBackwardBlock:
 	VFMADD213PS  Y5, Y11, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
 	VMULPS       Y6, Y8, Y8
@@ -4021,10 +3869,9 @@ geluBackwardVector:
 	VMAXPS       Y2, Y3, Y2
 	VBROADCASTSS f32_42b00000<>+0(SB), Y3
 	VMINPS       Y2, Y3, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
 	VMOVUPS      vec_3c088aab<>+0(SB), Y4
@@ -4034,7 +3881,6 @@ geluBackwardVector:
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
@@ -4077,10 +3923,9 @@ geluBackwardTail:
 	VMAXPS       Y3, Y4, Y3
 	VBROADCASTSS f32_42b00000<>+0(SB), Y4
 	VMINPS       Y3, Y4, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y4, Y5
-	VMOVAPS      Y3, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y4
+	VSUBPS       vec_4b40007f<>+0(SB), Y4, Y5
 	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y3
 	VMOVUPS      vec_3c088aab<>+0(SB), Y5
@@ -4090,7 +3935,6 @@ geluBackwardTail:
 	VMULPS       Y3, Y3, Y6
 	VFMADD213PS  Y3, Y6, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y4, Y5, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
@@ -4483,24 +4327,15 @@ expStoreBlock:
 	VMAXPS       Y3, Y5, Y3
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y4, Y5, Y4
-	VBROADCASTSS f32_00000000<>+0(SB), Y5
-	VMINPS       Y2, Y5, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y5
-	VMINPS       Y3, Y5, Y3
-	VBROADCASTSS f32_00000000<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y4, Y7
-	VCVTPS2DQ    Y5, Y5
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTDQ2PS    Y5, Y8
-	VCVTDQ2PS    Y6, Y9
-	VCVTDQ2PS    Y7, Y10
-	VMOVAPS      Y2, Y2
-	VMOVAPS      Y3, Y3
-	VMOVAPS      Y4, Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y9
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y10
 	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y4
@@ -4531,9 +4366,6 @@ expStoreBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
@@ -4558,12 +4390,9 @@ expStoreVector:
 	VSUBPS       Y0, Y2, Y2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
@@ -4574,7 +4403,6 @@ expStoreVector:
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VADDPS       Y4, Y1, Y1
@@ -4594,12 +4422,9 @@ expStoreTail:
 	VSUBPS       Y0, Y3, Y3
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y0
 	VMAXPS       Y3, Y0, Y0
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y0, Y3, Y0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y0, Y0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
@@ -4610,7 +4435,6 @@ expStoreTail:
 	VMULPS       Y0, Y0, Y5
 	VFMADD213PS  Y0, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VANDPS       Y2, Y4, Y4
@@ -4636,24 +4460,15 @@ expSumBlock:
 	VMAXPS       Y3, Y5, Y3
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
 	VMAXPS       Y4, Y5, Y4
-	VBROADCASTSS f32_00000000<>+0(SB), Y5
-	VMINPS       Y2, Y5, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y5
-	VMINPS       Y3, Y5, Y3
-	VBROADCASTSS f32_00000000<>+0(SB), Y5
-	VMINPS       Y4, Y5, Y4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y5
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y6
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y4, Y7
-	VCVTPS2DQ    Y5, Y5
-	VCVTPS2DQ    Y6, Y6
-	VCVTPS2DQ    Y7, Y7
-	VCVTDQ2PS    Y5, Y8
-	VCVTDQ2PS    Y6, Y9
-	VCVTDQ2PS    Y7, Y10
-	VMOVAPS      Y2, Y2
-	VMOVAPS      Y3, Y3
-	VMOVAPS      Y4, Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y9
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y10
 	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y3
 	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y4
@@ -4684,9 +4499,6 @@ expSumBlock:
 	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
 	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
-	VPADDD       vec_0000007f<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y7, Y7
 	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
@@ -4707,12 +4519,9 @@ expSumVector:
 	VSUBPS       Y0, Y2, Y2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y2
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
@@ -4723,7 +4532,6 @@ expSumVector:
 	VMULPS       Y2, Y2, Y5
 	VFMADD213PS  Y2, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VADDPS       Y4, Y1, Y1
@@ -4741,12 +4549,9 @@ expSumTail:
 	VSUBPS       Y0, Y3, Y3
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y0
 	VMAXPS       Y3, Y0, Y0
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y0, Y3, Y0
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
-	VCVTPS2DQ    Y3, Y3
-	VCVTDQ2PS    Y3, Y4
-	VMOVAPS      Y0, Y0
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y3
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y4
 	VFNMADD231PS vec_3f318000<>+0(SB), Y4, Y0
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y4, Y0
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y4
@@ -4757,7 +4562,6 @@ expSumTail:
 	VMULPS       Y0, Y0, Y5
 	VFMADD213PS  Y0, Y5, Y4
 	VADDPS       vec_3f800000<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
 	VPSLLD       $0x17, Y3, Y3
 	VMULPS       Y3, Y4, Y4
 	VANDPS       Y2, Y4, Y4
@@ -4835,18 +4639,12 @@ partRow:
 	VMAXPS       Y2, Y4, Y2
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y4
 	VMAXPS       Y3, Y4, Y3
-	VBROADCASTSS f32_00000000<>+0(SB), Y4
-	VMINPS       Y2, Y4, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y4
-	VMINPS       Y3, Y4, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y4
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y3, Y5
-	VCVTPS2DQ    Y4, Y4
-	VCVTPS2DQ    Y5, Y5
-	VCVTDQ2PS    Y4, Y6
-	VCVTDQ2PS    Y5, Y7
-	VMOVAPS      Y2, Y2
-	VMOVAPS      Y3, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y5
+	VSUBPS       vec_4b40007f<>+0(SB), Y4, Y6
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y7
 	VFNMADD231PS vec_3f318000<>+0(SB), Y6, Y2
 	VFNMADD231PS vec_3f318000<>+0(SB), Y7, Y3
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y6, Y2
@@ -4867,8 +4665,6 @@ partRow:
 	VFMADD213PS  Y3, Y9, Y7
 	VADDPS       vec_3f800000<>+0(SB), Y6, Y6
 	VADDPS       vec_3f800000<>+0(SB), Y7, Y7
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
-	VPADDD       vec_0000007f<>+0(SB), Y5, Y5
 	VPSLLD       $0x17, Y4, Y4
 	VPSLLD       $0x17, Y5, Y5
 	VMULPS       Y4, Y6, Y6
@@ -4913,18 +4709,12 @@ wholeRow:
 	VMAXPS       Y0, Y3, Y0
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y0, Y3, Y0
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y3, Y3
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y3, Y5
-	VCVTDQ2PS    Y4, Y6
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y4
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y5
+	VSUBPS       vec_4b40007f<>+0(SB), Y4, Y6
 	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y6, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y0
@@ -4945,8 +4735,6 @@ wholeRow:
 	VFMADD213PS  Y2, Y8, Y6
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y3, Y5, Y5
@@ -4991,18 +4779,12 @@ spillRow:
 	VMAXPS       Y0, Y3, Y0
 	VBROADCASTSS f32_c2b00000<>+0(SB), Y3
 	VMAXPS       Y2, Y3, Y2
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y0, Y3, Y0
-	VBROADCASTSS f32_00000000<>+0(SB), Y3
-	VMINPS       Y2, Y3, Y2
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y0, Y3
-	VMULPS       vec_3fb8aa3b<>+0(SB), Y2, Y4
-	VCVTPS2DQ    Y3, Y3
-	VCVTPS2DQ    Y4, Y4
-	VCVTDQ2PS    Y3, Y5
-	VCVTDQ2PS    Y4, Y6
-	VMOVAPS      Y0, Y0
-	VMOVAPS      Y2, Y2
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y4
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y3
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y4
+	VSUBPS       vec_4b40007f<>+0(SB), Y3, Y5
+	VSUBPS       vec_4b40007f<>+0(SB), Y4, Y6
 	VFNMADD231PS vec_3f318000<>+0(SB), Y5, Y0
 	VFNMADD231PS vec_3f318000<>+0(SB), Y6, Y2
 	VFNMADD231PS vec_b95e8083<>+0(SB), Y5, Y0
@@ -5023,8 +4805,6 @@ spillRow:
 	VFMADD213PS  Y2, Y8, Y6
 	VADDPS       vec_3f800000<>+0(SB), Y5, Y5
 	VADDPS       vec_3f800000<>+0(SB), Y6, Y6
-	VPADDD       vec_0000007f<>+0(SB), Y3, Y3
-	VPADDD       vec_0000007f<>+0(SB), Y4, Y4
 	VPSLLD       $0x17, Y3, Y3
 	VPSLLD       $0x17, Y4, Y4
 	VMULPS       Y3, Y5, Y5

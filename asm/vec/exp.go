@@ -41,11 +41,13 @@ func each(n int, f func(j int)) {
 }
 
 // expRecipe is one way of computing exp: the clamp bounds of its input, P's coefficients
-// (highest degree first), and whether 2^n is applied as two factors.
+// (highest degree first), and whether 2^n is applied as two factors. With nonPositive the
+// inputs are never above 0 (or NaN), and hi is not applied: it is 0 for documentation.
 type expRecipe struct {
-	lo, hi float32
-	p      []float32
-	split  bool
+	lo, hi      float32
+	p           []float32
+	split       bool
+	nonPositive bool
 }
 
 // exactExp is Exp's recipe: within 3e-7 relative of exp on [-87, 88], denormal results
@@ -55,17 +57,20 @@ var exactExp = expRecipe{lo: expLo, hi: expHi, p: []float32{expP0, expP1, expP2,
 // squashExp is the recipe inside sigmoid, tanh and GELU, which need their results to 2e-6
 // absolute and feed exp only into 1/(1 + e) or (1 - e)/(1 + e): P of degree 3 (fitted by
 // weighted least squares on [-ln2/2, ln2/2]: 1.2e-7 relative, 20 times under what those
-// allow), and an input clamped to [-87, 88], where 2^n is one normal float. Two fused
-// multiply-adds, a multiply and four integer operations fewer than exactExp.
+// allow), and an input clamped to [-87, 88], where 2^n is one normal float. A fused
+// multiply-add, a multiply and five integer operations fewer than exactExp.
 var squashExp = expRecipe{lo: -87, hi: 88,
 	p: []float32{0.008333842270076275, 0.04189859703183174, 0.1666688621044159, 0.49999141693115234}}
+
+// squashExpNeg is squashExp for inputs that are never positive (tanh's -2|x|).
+var squashExpNeg = expRecipe{lo: squashExp.lo, p: squashExp.p, nonPositive: true}
 
 // softmaxExp is the recipe inside softmax, whose arguments x - max are never positive: Exp's
 // polynomial and one 2^n factor. At the clamp, -88, n is -127, whose 2^n built from exponent
 // bits is exactly 0: -Inf entries get probability 0, as they must, and so does anything
-// below about -87.7 (exp there is under 1.2e-38). Four integer operations and a multiply
-// fewer than exactExp.
-var softmaxExp = expRecipe{lo: -88, hi: 0, p: exactExp.p}
+// below about -87.7 (exp there is under 1.2e-38). No upper clamp, and five integer
+// operations and a multiply fewer than exactExp.
+var softmaxExp = expRecipe{lo: -88, p: exactExp.p, nonPositive: true}
 
 // emitExp returns new registers holding exp(x) lane by lane, for each x of the group (the
 // xs are left unchanged), computed by recipe e. NaN stays NaN (the clamps keep a NaN
@@ -77,15 +82,25 @@ var softmaxExp = expRecipe{lo: -88, hi: 0, p: exactExp.p}
 // which must be registers to keep NaN.
 func emitExp(t simd.Tier, xs vecs, e expRecipe) vecs {
 	k := len(xs)
-	xc, n, nf, r, p, r2 := t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k)
+	r, n, nf, p, r2 := t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k), t.Vecs(k)
 	each(k, func(j int) {
-		VMAXPS(xs[j], t.Const(e.lo), xc[j]) // max(lo, x): the second operand, x, is kept if NaN
+		VMAXPS(xs[j], t.Const(e.lo), r[j]) // max(lo, x): the second operand, x, is kept if NaN
 	})
-	each(k, func(j int) { VMINPS(xc[j], t.Const(e.hi), xc[j]) })
-	each(k, func(j int) { VMULPS(t.ConstVec(math.Log2E), xc[j], n[j]) })
-	each(k, func(j int) { VCVTPS2DQ(n[j], n[j]) }) // round to nearest: n as int32
-	each(k, func(j int) { VCVTDQ2PS(n[j], nf[j]) })
-	each(k, func(j int) { VMOVAPS(xc[j], r[j]) })
+	if !e.nonPositive {
+		each(k, func(j int) { VMINPS(r[j], t.Const(e.hi), r[j]) })
+	}
+	// n = round(x*log2(e)) without conversions: adding magic = 1.5*2^23 leaves n in the low
+	// mantissa bits of the sum (one rounding, to nearest), and subtracting magic gives n as
+	// a float. Without split, magic also holds the exponent bias 127. magic's bits are a
+	// multiple of 2^9, so a shift by 23 into the exponent field pushes them out: the sum's
+	// bits shifted are (n + 127) << 23, which is 2^n.
+	magic := float32(0x1.8p23)
+	if !e.split {
+		magic += 127
+	}
+	each(k, func(j int) { VMOVUPS(t.ConstVec(math.Log2E), n[j]) })
+	each(k, func(j int) { VFMADD213PS(t.ConstVec(magic), r[j], n[j]) }) // n = x*log2(e) + magic
+	each(k, func(j int) { VSUBPS(t.ConstVec(magic), n[j], nf[j]) })
 	each(k, func(j int) { VFNMADD231PS(t.ConstVec(ln2Hi), nf[j], r[j]) }) // r = x - n*ln2Hi
 	each(k, func(j int) { VFNMADD231PS(t.ConstVec(ln2Lo), nf[j], r[j]) }) // r -= n*ln2Lo
 	each(k, func(j int) { VMOVUPS(t.ConstVec(e.p[0]), p[j]) })
@@ -96,13 +111,14 @@ func emitExp(t simd.Tier, xs vecs, e expRecipe) vecs {
 	each(k, func(j int) { VFMADD213PS(r[j], r2[j], p[j]) }) // p = p*r^2 + r
 	each(k, func(j int) { VADDPS(t.ConstVec(1), p[j], p[j]) })
 	if !e.split {
-		// n in [-127, 127]: (n + 127) << 23 is 2^n, or 0 for n = -127.
-		each(k, func(j int) { VPADDD(t.ConstVecInt(127), n[j], n[j]) })
+		// n in [-127, 127]: 2^n, or 0 for n = -127.
 		each(k, func(j int) { VPSLLD(U8(23), n[j], n[j]) })
 		each(k, func(j int) { VMULPS(n[j], p[j], p[j]) })
 		return p
 	}
 	// Scale by 2^n: half = n>>1 and n-half, each biased by 127 and shifted into the exponent.
+	// Both are computed on the sum's bits, magic's plus n: magic's part, and half of it,
+	// shift out.
 	half := r2 // r2 is free now
 	each(k, func(j int) { VPSRAD(U8(1), n[j], half[j]) })
 	each(k, func(j int) { VPSUBD(half[j], n[j], n[j]) })
@@ -136,7 +152,7 @@ func emitTanh(t simd.Tier, xs vecs) vecs {
 	each(k, func(j int) { VANDPS(signBit, xs[j], sign[j]) })
 	each(k, func(j int) { VORPS(signBit, xs[j], negAbs[j]) }) // -|x|
 	each(k, func(j int) { VADDPS(negAbs[j], negAbs[j], negAbs[j]) })
-	e := emitExp(t, negAbs, squashExp)
+	e := emitExp(t, negAbs, squashExpNeg)
 	num, den := t.Vecs(k), t.Vecs(k)
 	each(k, func(j int) { VMOVUPS(t.ConstVec(1), num[j]) })
 	each(k, func(j int) { VSUBPS(e[j], num[j], num[j]) }) // 1 - e
