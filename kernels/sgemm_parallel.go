@@ -8,73 +8,103 @@ import (
 // below it, handing a block to another goroutine costs more than it saves.
 const minParallelWork = 1 << 20
 
-// runGemm splits p into a fixed grid of blocks, one per worker, and computes them; the
+// runGemm splits p into a fixed grid of blocks of C, one per worker, and computes them; the
 // calling goroutine takes block 0. Each block is a whole sub-product of C with its own pack
 // buffers, and every element of C is summed in the same order whatever the split, so the
 // result does not depend on the number of workers.
 func runGemm(g *gemmConfig, p *gemmProblem) {
 	work := float64(p.m) * float64(p.n) * float64(p.k) // multiply-adds; float64 cannot overflow
 	workers := min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
-	// Split the dimension that has more register tiles, in whole tiles.
-	tilesM, tilesN := (p.m+g.mr-1)/g.mr, (p.n+g.nr-1)/g.nr
-	splitN := tilesN >= tilesM
-	tiles := tilesM
-	if splitN {
-		tiles = tilesN
-	}
-	workers = min(workers, tiles)
-	if workers <= 1 {
+	rowParts, colParts := gemmGrid(g, p, workers)
+	if rowParts*colParts <= 1 {
 		buf := packPool.Get().(*packBuffers)
 		gemmSerial(g, p, buf)
 		packPool.Put(buf)
 		return
 	}
 	job := jobPool.Get().(*gemmJob)
-	job.cfg, job.whole, job.parts, job.splitN = g, *p, workers, splitN
-	runParallel(job, workers)
+	job.cfg, job.whole, job.rowParts, job.colParts = g, *p, rowParts, colParts
+	runParallel(job, rowParts*colParts)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
 }
 
+// gemmGrid chooses how many parts C is cut into along M (rowParts, in whole mr-row tiles)
+// and along N (colParts, in whole nr-column tiles), using at most workers parts. Every
+// worker reads, and packs, all of op(B) for its columns and all of op(A) for its rows: a
+// grid reads B rowParts times over and A colParts times, where cutting one dimension only
+// would have each of many workers read all of one operand.
+//
+// Of the grids with the most parts, it takes the one whose largest part has the fewest
+// tiles (the critical path; within 3%, a tie), then the one that reads the fewest floats,
+// then the one with more row parts.
+func gemmGrid(g *gemmConfig, p *gemmProblem, workers int) (rowParts, colParts int) {
+	tilesM, tilesN := (p.m+g.mr-1)/g.mr, (p.n+g.nr-1)/g.nr
+	workers = min(workers, tilesM*tilesN)
+	sizeA, sizeB := float64(p.m)*float64(p.k), float64(p.k)*float64(p.n)
+	rowParts, colParts = 1, 1
+	bestParts, bestTiles, bestReads := 0, 0, 0.0
+	for rp := 1; rp <= min(workers, tilesM); rp++ {
+		cp := min(workers/rp, tilesN)
+		parts := rp * cp
+		tiles := ceilDiv(tilesM, rp) * ceilDiv(tilesN, cp)
+		reads := float64(rp)*sizeB + float64(cp)*sizeA
+		better := parts > bestParts
+		if parts == bestParts {
+			switch {
+			case float64(tiles) < 0.97*float64(bestTiles):
+				better = true
+			case float64(tiles) <= 1.03*float64(bestTiles):
+				better = reads <= bestReads
+			}
+		}
+		if better {
+			rowParts, colParts = rp, cp
+			bestParts, bestTiles, bestReads = parts, tiles, reads
+		}
+	}
+	return rowParts, colParts
+}
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
+
 // gemmJob is one parallel Sgemm call, shared by the workers computing its blocks.
 type gemmJob struct {
-	cfg    *gemmConfig
-	whole  gemmProblem
-	parts  int
-	splitN bool
+	cfg                *gemmConfig
+	whole              gemmProblem
+	rowParts, colParts int
 }
 
 var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
 
-// block returns part's share of the problem: a contiguous run of whole register tiles
-// along the split dimension.
+// block returns part's share of the problem: one cell of the rowParts x colParts grid, each
+// side a contiguous run of whole register tiles.
 func (j *gemmJob) block(part int) gemmProblem {
 	p := j.whole
-	tile, size := j.cfg.mr, p.m
-	if j.splitN {
-		tile, size = j.cfg.nr, p.n
-	}
-	tiles := (size + tile - 1) / tile
-	lo := min(size, part*tiles/j.parts*tile)
-	hi := min(size, (part+1)*tiles/j.parts*tile)
-	if j.splitN {
-		p.n = hi - lo
-		p.c = p.c[lo:]
-		if p.transB {
-			p.b = p.b[lo*p.ldb:]
-		} else {
-			p.b = p.b[lo:]
-		}
+	lo, hi := span(part/j.colParts, j.rowParts, p.m, j.cfg.mr)
+	p.m = hi - lo
+	p.c = p.c[lo*p.ldc:]
+	if p.transA {
+		p.a = p.a[lo:]
 	} else {
-		p.m = hi - lo
-		p.c = p.c[lo*p.ldc:]
-		if p.transA {
-			p.a = p.a[lo:]
-		} else {
-			p.a = p.a[lo*p.lda:]
-		}
+		p.a = p.a[lo*p.lda:]
+	}
+	lo, hi = span(part%j.colParts, j.colParts, p.n, j.cfg.nr)
+	p.n = hi - lo
+	p.c = p.c[lo:]
+	if p.transB {
+		p.b = p.b[lo*p.ldb:]
+	} else {
+		p.b = p.b[lo:]
 	}
 	return p
+}
+
+// span returns the range of indices below size that part i of parts covers, cut at whole
+// tiles of the given size.
+func span(i, parts, size, tile int) (lo, hi int) {
+	tiles := ceilDiv(size, tile)
+	return min(size, i*tiles/parts*tile), min(size, (i+1)*tiles/parts*tile)
 }
 
 func (j *gemmJob) runPart(part int) {

@@ -199,7 +199,8 @@ func TestSgemmRandomShapes(t *testing.T) {
 	})
 }
 
-// TestSgemmThreadsBitIdentical: the same product with 1, 2 and 3 workers gives the same bits.
+// TestSgemmThreadsBitIdentical: the same product with 1 to 8 workers (cut along M, N, or
+// both) gives the same bits.
 func TestSgemmThreadsBitIdentical(t *testing.T) {
 	defer SetThreads(0)
 	forEachTier(t, func(t *testing.T) {
@@ -209,7 +210,7 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 		uniform(r, a)
 		uniform(r, b)
 		var first []float32
-		for _, th := range []int{1, 2, 3} {
+		for _, th := range []int{1, 2, 3, 4, 8} {
 			SetThreads(th)
 			c := make([]float32, m*n)
 			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
@@ -224,6 +225,47 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestGemmGrid checks the parallel partition: every grid fits the workers and the tiles,
+// its blocks cover C exactly once, and on many workers a large product is cut both ways.
+func TestGemmGrid(t *testing.T) {
+	for _, g := range []*gemmConfig{genericGemm, {mr: 6, nr: 16}, {mr: 12, nr: 32}} {
+		for _, s := range [][3]int{{32, 128, 784}, {784, 128, 32}, {32, 10, 128}, {1, 1000, 50}, {203, 301, 257}, {1024, 1024, 1024}} {
+			p := gemmProblem{m: s[0], n: s[1], k: s[2], c: make([]float32, s[0]*s[1]), ldc: s[1],
+				a: make([]float32, s[0]*s[2]), lda: s[2], b: make([]float32, s[2]*s[1]), ldb: s[1]}
+			covered := make([]int, p.m*p.n)
+			for workers := 1; workers <= 64; workers++ {
+				rp, cp := gemmGrid(g, &p, workers)
+				tilesM, tilesN := ceilDiv(p.m, g.mr), ceilDiv(p.n, g.nr)
+				if rp < 1 || cp < 1 || rp*cp > workers || rp > tilesM || cp > tilesN {
+					t.Fatalf("mr %d %v, %d workers: grid %d x %d", g.mr, s, workers, rp, cp)
+				}
+				job := gemmJob{cfg: g, whole: p, rowParts: rp, colParts: cp}
+				clear(covered)
+				for part := range rp * cp {
+					b := job.block(part)
+					first := len(p.c) - len(b.c) // where the block starts in C
+					for i := range b.m {
+						for j := range b.n {
+							covered[first+i*p.ldc+j]++
+						}
+					}
+				}
+				for i, n := range covered {
+					if n != 1 {
+						t.Fatalf("mr %d %v, grid %d x %d: C[%d] computed %d times", g.mr, s, rp, cp, i, n)
+					}
+				}
+			}
+		}
+	}
+	// 1024^3 on 64 workers: cut one way, each worker would read all of A or all of B.
+	p := gemmProblem{m: 1024, n: 1024, k: 1024}
+	rp, cp := gemmGrid(&gemmConfig{mr: 6, nr: 16}, &p, 64)
+	if rp*cp != 64 || rp < 4 || cp < 4 {
+		t.Errorf("1024^3 on 64 workers: grid %d x %d, want 64 parts cut both ways", rp, cp)
+	}
 }
 
 func TestSgemmAllocs(t *testing.T) {
