@@ -172,6 +172,11 @@ func (m *Model) Fit(ctx context.Context, data Dataset, cfg FitConfig) (*History,
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
+	if o, ok := m.Optimizer.(interface{ check() error }); ok {
+		if err := o.check(); err != nil {
+			return nil, err
+		}
+	}
 	epochs, bs := max(cfg.Epochs, 1), cfg.BatchSize
 	if bs == 0 {
 		bs = 32

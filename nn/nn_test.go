@@ -502,19 +502,32 @@ func TestNonFiniteLossStops(t *testing.T) {
 // field, returned before any step changes the weights.
 func TestFitRejectsBadConfig(t *testing.T) {
 	data := randomData(50)
+	nan := float32(math.NaN())
 	cases := []struct {
 		cfg  FitConfig
+		opt  Optimizer // nil: smallModel's
 		want string
 	}{
-		{FitConfig{Epochs: -1}, "Epochs is -1"},
-		{FitConfig{BatchSize: -8}, "BatchSize is -8"},
-		{FitConfig{ValidationSplit: 1}, "ValidationSplit 1 is not in [0, 1)"},
-		{FitConfig{ValidationSplit: -0.1}, "ValidationSplit -0.1"},
-		{FitConfig{ValidationSplit: math.NaN()}, "ValidationSplit NaN"},
-		{FitConfig{ValidationSplit: 0.2, ValidationData: data}, "both ValidationSplit and ValidationData"},
+		{FitConfig{Epochs: -1}, nil, "Epochs is -1"},
+		{FitConfig{BatchSize: -8}, nil, "BatchSize is -8"},
+		{FitConfig{ValidationSplit: 1}, nil, "ValidationSplit 1 is not in [0, 1)"},
+		{FitConfig{ValidationSplit: -0.1}, nil, "ValidationSplit -0.1"},
+		{FitConfig{ValidationSplit: math.NaN()}, nil, "ValidationSplit NaN"},
+		{FitConfig{ValidationSplit: 0.2, ValidationData: data}, nil, "both ValidationSplit and ValidationData"},
+		{FitConfig{}, &Adam{LR: -0.001}, "Adam.LR is -0.001"},
+		{FitConfig{}, &Adam{LR: nan}, "Adam.LR is NaN"},
+		{FitConfig{}, &Adam{Beta1: 1}, "Adam.Beta1 is 1, not in [0, 1)"},
+		{FitConfig{}, &Adam{Beta2: 1.5}, "Adam.Beta2 is 1.5"},
+		{FitConfig{}, &Adam{Eps: -1}, "Adam.Eps is -1"},
+		{FitConfig{}, &Adam{WeightDecay: float32(math.Inf(1))}, "Adam.WeightDecay is +Inf"},
+		{FitConfig{}, &SGD{LR: nan}, "SGD.LR is NaN"},
+		{FitConfig{}, &SGD{Momentum: 1}, "SGD.Momentum is 1, not in [0, 1)"},
 	}
 	for _, c := range cases {
 		m := smallModel(1)
+		if c.opt != nil {
+			m.Optimizer = c.opt
+		}
 		before := weights(m)
 		_, err := m.Fit(context.Background(), data, c.cfg)
 		if err == nil || !strings.Contains(err.Error(), c.want) {

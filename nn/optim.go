@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/lanesml/lanes/kernels"
 	"github.com/lanesml/lanes/tensor"
@@ -52,6 +53,17 @@ func (o *SGD) Step(params []NamedParam) {
 			kernels.Axpy(1, v, w)
 		}
 	}
+}
+
+// check reports the first setting that cannot train, after the zero defaults.
+func (o *SGD) check() error {
+	switch {
+	case !(o.LR >= 0) || math.IsInf(float64(o.LR), 1):
+		return fmt.Errorf("nn: SGD.LR is %v, not a positive number", o.LR)
+	case !(o.Momentum >= 0 && o.Momentum < 1):
+		return fmt.Errorf("nn: SGD.Momentum is %v, not in [0, 1)", o.Momentum)
+	}
+	return nil
 }
 
 // State returns the velocities and the step count.
@@ -107,6 +119,23 @@ func (o *Adam) Step(params []NamedParam) {
 		m, v := moment(&o.m, p.Name, p.Value), moment(&o.v, p.Name, p.Value)
 		kernels.AdamUpdate(p.Value.Data(), p.Grad.Data(), m, v, lr, b1, b2, eps, o.WeightDecay, o.step)
 	}
+}
+
+// check reports the first setting that cannot train, after the zero defaults.
+func (o *Adam) check() error {
+	switch {
+	case !(o.LR >= 0) || math.IsInf(float64(o.LR), 1):
+		return fmt.Errorf("nn: Adam.LR is %v, not a positive number", o.LR)
+	case !(o.Beta1 >= 0 && o.Beta1 < 1):
+		return fmt.Errorf("nn: Adam.Beta1 is %v, not in [0, 1)", o.Beta1)
+	case !(o.Beta2 >= 0 && o.Beta2 < 1):
+		return fmt.Errorf("nn: Adam.Beta2 is %v, not in [0, 1)", o.Beta2)
+	case !(o.Eps >= 0) || math.IsInf(float64(o.Eps), 1):
+		return fmt.Errorf("nn: Adam.Eps is %v, not a positive number", o.Eps)
+	case !(o.WeightDecay >= 0) || math.IsInf(float64(o.WeightDecay), 1):
+		return fmt.Errorf("nn: Adam.WeightDecay is %v, not zero or a positive number", o.WeightDecay)
+	}
+	return nil
 }
 
 // State returns the first and second moments and the step count.
