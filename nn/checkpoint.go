@@ -260,6 +260,9 @@ func Read(f io.ReaderAt, size int64) (*Model, error) {
 		if s.Type != "dense" {
 			continue
 		}
+		if s.In < 1 || s.Out < 1 {
+			return nil, fmt.Errorf("layer %d is a dense layer of %d x %d features", i, s.In, s.Out)
+		}
 		for _, w := range []struct {
 			suffix string
 			shape  []int

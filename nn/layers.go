@@ -64,6 +64,9 @@ type Dense struct {
 
 // NewDense returns a Dense layer from in to out features.
 func NewDense(in, out int) *Dense {
+	if in < 1 || out < 1 {
+		panic(fmt.Sprintf("nn: NewDense(%d, %d): both sizes must be at least 1", in, out))
+	}
 	return &Dense{
 		In: in, Out: out,
 		W: Param{Name: "weight", Value: tensor.New(in, out), Grad: tensor.New(in, out)},

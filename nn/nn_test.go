@@ -366,6 +366,7 @@ func TestHostileCheckpoints(t *testing.T) {
 		"offsets-outside": {withHeader(strings.Replace(header, `"data_offsets":[0,`, `"data_offsets":[99999999,`, 1)), "outside"},
 		"wrong-shape":     {withHeader(strings.Replace(header, `[16,3]`, `[3,16]`, 1)), "architecture says"},
 		"no-metadata":     {withHeader(strings.Replace(header, `"format":"lanes"`, `"format":"other"`, 1)), "architecture"},
+		"zero-features":   {withHeader(strings.Replace(header, `\"in\":10`, `\"in\":0`, 1)), "dense layer of 0 x 16 features"},
 	}
 	for name, c := range cases {
 		p := filepath.Join(dir, name)
