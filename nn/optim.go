@@ -55,15 +55,9 @@ func (o *SGD) Step(params []NamedParam) {
 	}
 }
 
-// check reports the first setting that cannot train, after the zero defaults.
+// check reports the first setting that cannot train.
 func (o *SGD) check() error {
-	switch {
-	case !(o.LR >= 0) || math.IsInf(float64(o.LR), 1):
-		return fmt.Errorf("nn: SGD.LR is %v, not a positive number", o.LR)
-	case !(o.Momentum >= 0 && o.Momentum < 1):
-		return fmt.Errorf("nn: SGD.Momentum is %v, not in [0, 1)", o.Momentum)
-	}
-	return nil
+	return firstError(nonNegative("SGD.LR", o.LR), unitInterval("SGD.Momentum", o.Momentum))
 }
 
 // State returns the velocities and the step count.
@@ -121,19 +115,34 @@ func (o *Adam) Step(params []NamedParam) {
 	}
 }
 
-// check reports the first setting that cannot train, after the zero defaults.
+// check reports the first setting that cannot train.
 func (o *Adam) check() error {
-	switch {
-	case !(o.LR >= 0) || math.IsInf(float64(o.LR), 1):
-		return fmt.Errorf("nn: Adam.LR is %v, not a positive number", o.LR)
-	case !(o.Beta1 >= 0 && o.Beta1 < 1):
-		return fmt.Errorf("nn: Adam.Beta1 is %v, not in [0, 1)", o.Beta1)
-	case !(o.Beta2 >= 0 && o.Beta2 < 1):
-		return fmt.Errorf("nn: Adam.Beta2 is %v, not in [0, 1)", o.Beta2)
-	case !(o.Eps >= 0) || math.IsInf(float64(o.Eps), 1):
-		return fmt.Errorf("nn: Adam.Eps is %v, not a positive number", o.Eps)
-	case !(o.WeightDecay >= 0) || math.IsInf(float64(o.WeightDecay), 1):
-		return fmt.Errorf("nn: Adam.WeightDecay is %v, not zero or a positive number", o.WeightDecay)
+	return firstError(nonNegative("Adam.LR", o.LR), unitInterval("Adam.Beta1", o.Beta1),
+		unitInterval("Adam.Beta2", o.Beta2), nonNegative("Adam.Eps", o.Eps),
+		nonNegative("Adam.WeightDecay", o.WeightDecay))
+}
+
+// nonNegative checks a setting that must be a finite number >= 0 (0 takes the default).
+func nonNegative(name string, v float32) error {
+	if !(v >= 0) || math.IsInf(float64(v), 1) { // also NaN
+		return fmt.Errorf("nn: %s is %v, not a finite number >= 0", name, v)
+	}
+	return nil
+}
+
+// unitInterval checks a setting that must be in [0, 1).
+func unitInterval(name string, v float32) error {
+	if !(v >= 0 && v < 1) {
+		return fmt.Errorf("nn: %s is %v, not in [0, 1)", name, v)
+	}
+	return nil
+}
+
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
