@@ -39,7 +39,7 @@ func runGemm(g *gemmConfig, p *gemmProblem) {
 // tiles (the critical path; within 3%, a tie), then the one that reads the fewest floats,
 // then the one with more row parts.
 func gemmGrid(g *gemmConfig, p *gemmProblem, workers int) (rowParts, colParts int) {
-	tilesM, tilesN := (p.m+g.mr-1)/g.mr, (p.n+g.nr-1)/g.nr
+	tilesM, tilesN := ceilDiv(p.m, g.mr), ceilDiv(p.n, g.nr)
 	workers = min(workers, tilesM*tilesN)
 	sizeA, sizeB := float64(p.m)*float64(p.k), float64(p.k)*float64(p.n)
 	rowParts, colParts = 1, 1
