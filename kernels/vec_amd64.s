@@ -4313,7 +4313,7 @@ maxDone:
 	JZ           sumOnly
 
 expStoreBlock:
-	CMPQ         R9, $0x00000020
+	CMPQ         R9, $0x00000018
 	JB           expStoreVector
 	VMOVUPS      (R8), Y2
 	VSUBPS       Y0, Y2, Y2
@@ -4321,87 +4321,66 @@ expStoreBlock:
 	VSUBPS       Y0, Y3, Y3
 	VMOVUPS      64(R8), Y4
 	VSUBPS       Y0, Y4, Y4
-	VMOVUPS      96(R8), Y5
-	VSUBPS       Y0, Y5, Y5
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y2, Y6, Y2
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y3, Y6, Y3
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y2, Y5, Y2
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
 	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
 	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
-	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y8
-	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y9
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y6
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y7
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y5, Y9
-	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y10
-	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y11
-	VSUBPS       vec_4b40007f<>+0(SB), Y8, Y12
-	VSUBPS       vec_4b40007f<>+0(SB), Y9, Y13
-	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y2
-	VFNMADD231PS vec_3f318000<>+0(SB), Y11, Y3
-	VFNMADD231PS vec_3f318000<>+0(SB), Y12, Y4
-	VFNMADD231PS vec_3f318000<>+0(SB), Y13, Y5
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y2
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y11, Y3
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y12, Y4
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y13, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y9
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y10
+	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y2
+	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y3
+	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y4
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y2
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y3
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y9
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y10
-	VMOVUPS      vec_3ab43e12<>+0(SB), Y11
-	VMOVUPS      vec_3ab43e12<>+0(SB), Y12
-	VMOVUPS      vec_3ab43e12<>+0(SB), Y13
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y5, Y13
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y5, Y13
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y5, Y13
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y5, Y13
-	VMULPS       Y2, Y2, Y14
-	VMULPS       Y3, Y3, Y15
-	VMULPS       Y4, Y4, Y16
-	VMULPS       Y5, Y5, Y17
-	VFMADD213PS  Y2, Y14, Y10
-	VFMADD213PS  Y3, Y15, Y11
-	VFMADD213PS  Y4, Y16, Y12
-	VFMADD213PS  Y5, Y17, Y13
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y4, Y10
+	VMULPS       Y2, Y2, Y11
+	VMULPS       Y3, Y3, Y12
+	VMULPS       Y4, Y4, Y13
+	VFMADD213PS  Y2, Y11, Y8
+	VFMADD213PS  Y3, Y12, Y9
+	VFMADD213PS  Y4, Y13, Y10
+	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
+	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
-	VADDPS       vec_3f800000<>+0(SB), Y11, Y11
-	VADDPS       vec_3f800000<>+0(SB), Y12, Y12
-	VADDPS       vec_3f800000<>+0(SB), Y13, Y13
+	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y9, Y13, Y13
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y8, Y1, Y1
+	VMOVUPS      Y8, (R10)
+	VADDPS       Y9, Y1, Y1
+	VMOVUPS      Y9, 32(R10)
 	VADDPS       Y10, Y1, Y1
-	VMOVUPS      Y10, (R10)
-	VADDPS       Y11, Y1, Y1
-	VMOVUPS      Y11, 32(R10)
-	VADDPS       Y12, Y1, Y1
-	VMOVUPS      Y12, 64(R10)
-	VADDPS       Y13, Y1, Y1
-	VMOVUPS      Y13, 96(R10)
-	ADDQ         $0x00000080, R8
-	ADDQ         $0x00000080, R10
-	SUBQ         $0x00000020, R9
+	VMOVUPS      Y10, 64(R10)
+	ADDQ         $0x00000060, R8
+	ADDQ         $0x00000060, R10
+	SUBQ         $0x00000018, R9
 	JMP          expStoreBlock
 
 expStoreVector:
@@ -4467,7 +4446,7 @@ expStoreDone:
 
 sumOnly:
 expSumBlock:
-	CMPQ         R9, $0x00000020
+	CMPQ         R9, $0x00000018
 	JB           expSumVector
 	VMOVUPS      (R8), Y2
 	VSUBPS       Y0, Y2, Y2
@@ -4475,82 +4454,62 @@ expSumBlock:
 	VSUBPS       Y0, Y3, Y3
 	VMOVUPS      64(R8), Y4
 	VSUBPS       Y0, Y4, Y4
-	VMOVUPS      96(R8), Y5
-	VSUBPS       Y0, Y5, Y5
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y2, Y6, Y2
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y3, Y6, Y3
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y4, Y6, Y4
-	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
-	VMAXPS       Y5, Y6, Y5
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y2, Y5, Y2
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y4, Y5, Y4
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
 	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
 	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
-	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y8
-	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y9
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y6
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y7
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y8
-	VFMADD213PS  vec_4b40007f<>+0(SB), Y5, Y9
-	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y10
-	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y11
-	VSUBPS       vec_4b40007f<>+0(SB), Y8, Y12
-	VSUBPS       vec_4b40007f<>+0(SB), Y9, Y13
-	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y2
-	VFNMADD231PS vec_3f318000<>+0(SB), Y11, Y3
-	VFNMADD231PS vec_3f318000<>+0(SB), Y12, Y4
-	VFNMADD231PS vec_3f318000<>+0(SB), Y13, Y5
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y2
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y11, Y3
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y12, Y4
-	VFNMADD231PS vec_b95e8083<>+0(SB), Y13, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y4, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y9
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y10
+	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y2
+	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y3
+	VFNMADD231PS vec_3f318000<>+0(SB), Y10, Y4
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y2
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y3
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y10, Y4
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y9
 	VMOVUPS      vec_3ab43e12<>+0(SB), Y10
-	VMOVUPS      vec_3ab43e12<>+0(SB), Y11
-	VMOVUPS      vec_3ab43e12<>+0(SB), Y12
-	VMOVUPS      vec_3ab43e12<>+0(SB), Y13
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3c091dca<>+0(SB), Y5, Y13
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3d2aadac<>+0(SB), Y5, Y13
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y5, Y13
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y10
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y11
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y4, Y12
-	VFMADD213PS  vec_3efffffc<>+0(SB), Y5, Y13
-	VMULPS       Y2, Y2, Y14
-	VMULPS       Y3, Y3, Y15
-	VMULPS       Y4, Y4, Y16
-	VMULPS       Y5, Y5, Y17
-	VFMADD213PS  Y2, Y14, Y10
-	VFMADD213PS  Y3, Y15, Y11
-	VFMADD213PS  Y4, Y16, Y12
-	VFMADD213PS  Y5, Y17, Y13
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y4, Y10
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y4, Y10
+	VMULPS       Y2, Y2, Y11
+	VMULPS       Y3, Y3, Y12
+	VMULPS       Y4, Y4, Y13
+	VFMADD213PS  Y2, Y11, Y8
+	VFMADD213PS  Y3, Y12, Y9
+	VFMADD213PS  Y4, Y13, Y10
+	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
+	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
 	VADDPS       vec_3f800000<>+0(SB), Y10, Y10
-	VADDPS       vec_3f800000<>+0(SB), Y11, Y11
-	VADDPS       vec_3f800000<>+0(SB), Y12, Y12
-	VADDPS       vec_3f800000<>+0(SB), Y13, Y13
+	VPSLLD       $0x17, Y5, Y5
 	VPSLLD       $0x17, Y6, Y6
 	VPSLLD       $0x17, Y7, Y7
-	VPSLLD       $0x17, Y8, Y8
-	VPSLLD       $0x17, Y9, Y9
-	VMULPS       Y6, Y10, Y10
-	VMULPS       Y7, Y11, Y11
-	VMULPS       Y8, Y12, Y12
-	VMULPS       Y9, Y13, Y13
+	VMULPS       Y5, Y8, Y8
+	VMULPS       Y6, Y9, Y9
+	VMULPS       Y7, Y10, Y10
+	VADDPS       Y8, Y1, Y1
+	VADDPS       Y9, Y1, Y1
 	VADDPS       Y10, Y1, Y1
-	VADDPS       Y11, Y1, Y1
-	VADDPS       Y12, Y1, Y1
-	VADDPS       Y13, Y1, Y1
-	ADDQ         $0x00000080, R8
-	SUBQ         $0x00000020, R9
+	ADDQ         $0x00000060, R8
+	SUBQ         $0x00000018, R9
 	JMP          expSumBlock
 
 expSumVector:
