@@ -15,7 +15,9 @@ var (
 // CheckOutput reads the assembly that Generate just wrote (its -out flag) and exits with
 // an error if an AVX2 function uses vector registers 16-31, which exist only with AVX-512:
 // avo's allocator hands them out when a function needs more than 16 registers, and the
-// result would die with SIGILL on an AVX2 CPU. Call it after Generate.
+// result would die with SIGILL on an AVX2 CPU. Call it after Generate. The rejected file
+// is moved aside (to -out with ".rejected" appended), so that the package stops building
+// instead of keeping code that only some CPUs can run.
 func CheckOutput() {
 	out := flag.Lookup("out")
 	if out == nil || out.Value.String() == "" {
@@ -34,6 +36,12 @@ func CheckOutput() {
 		}
 	}
 	if bad {
+		rejected := out.Value.String() + ".rejected"
+		if err := os.Rename(out.Value.String(), rejected); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+		} else {
+			fmt.Fprintf(os.Stderr, "moved it to %s; git checkout restores the committed one\n", rejected)
+		}
 		os.Exit(1)
 	}
 }
