@@ -142,8 +142,9 @@ const rowBlock = 64
 // through the dispatch table escapes to the heap, so these come from a pool rather than
 // the stack, to keep the kernels free of allocations.
 type rowScratch struct {
-	stats [2 * rowBlock]float32
-	coef  [3 * rowBlock]float32
+	stats  [2 * rowBlock]float32
+	coef   [3 * rowBlock]float32
+	picked [rowBlock]float32 // SoftmaxCrossEntropy: each row's logit at its label
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(rowScratch) }}
@@ -246,24 +247,42 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 	raceRead(logits)
 	raceWrite(grad)
 	k := impl()
+	// Rows of one or two vectors (the MLP's 10 classes) with a distinct grad: one kernel
+	// writes the gradient and each row's statistics. All rows but the last may spill whole
+	// vectors into the next row of grad, which a later call overwrites.
+	small := grad != nil && cols <= k.smallCols && k.softmaxXentSmall != nil
+	spill := small && cols >= k.smallCols/2 && &grad[0] != &logits[0]
 	var loss float64
 	forRowBlocks(rows, cols, func(sc *rowScratch, lo, hi int) {
-		stats, coef := sc.stats[:], sc.coef[:]
+		stats, coef, picked := sc.stats[:], sc.coef[:], sc.picked[:]
 		s := logits[lo*cols : hi*cols]
+		for i := range hi - lo { // before grad, which may be logits, is written
+			picked[i] = s[i*cols+int(labels[lo+i])]
+		}
 		var g []float32
 		if grad != nil {
 			g = grad[lo*cols : hi*cols]
 		}
-		k.softmaxStats(stats, g, s, cols)
-		for i := 0; i < hi-lo; i++ {
+		switch {
+		case small && spill && hi == rows && hi-lo > 1:
+			last := (hi - lo - 1) * cols // the very last row must not spill past grad
+			k.softmaxXentSmall(g, s[:last], stats, cols, true, float64(rows))
+			k.softmaxXentSmall(g[last:], s[last:], stats[2*(hi-lo-1):], cols, false, float64(rows))
+		case small:
+			k.softmaxXentSmall(g, s, stats, cols, spill && hi < rows, float64(rows))
+		default:
+			k.softmaxStats(stats, g, s, cols)
+		}
+		for i := range hi - lo {
 			m, sum := float64(stats[2*i]), float64(stats[2*i+1])
-			label := int(labels[lo+i])
-			loss += math.Log(sum) + m - float64(s[i*cols+label])
-			coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0
+			loss += math.Log(sum) + m - float64(picked[i])
+			coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0 // as softmaxXentSmall scales
 		}
 		if g != nil {
-			k.rowsAffine(g, g, coef, cols)
-			for i := 0; i < hi-lo; i++ {
+			if !small {
+				k.rowsAffine(g, g, coef, cols)
+			}
+			for i := range hi - lo {
 				g[i*cols+int(labels[lo+i])] -= 1 / float32(rows)
 			}
 		}

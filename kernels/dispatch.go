@@ -28,7 +28,8 @@ type tier struct {
 	reluBackward, sigmoidBackward, tanhBackward, geluBackward func(dst, grad, x []float32)
 	softmaxStats                                              func(stats, dst, src []float32, cols int)
 	softmaxSmall                                              func(dst, src []float32, cols int, spill bool) // cols <= smallCols
-	smallCols                                                 int                                            // 0: no softmaxSmall
+	softmaxXentSmall                                          func(dst, src, stats []float32, cols int, spill bool, rows float64)
+	smallCols                                                 int // 0: no softmaxSmall
 	rowsAffine                                                func(dst, src, coef []float32, cols int)
 	adam                                                      func(p, g, m, v []float32, h *[9]float32)
 

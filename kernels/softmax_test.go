@@ -151,6 +151,16 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 				if noGrad := SoftmaxCrossEntropy(nil, logits, labels, rows, cols); noGrad != loss {
 					t.Fatalf("%dx%d: loss without grad %v, with grad %v", rows, cols, noGrad, loss)
 				}
+				// grad may be logits: the same loss and gradient, to the bit.
+				inPlace := append([]float32(nil), logits...)
+				if got := SoftmaxCrossEntropy(inPlace, inPlace, labels, rows, cols); got != loss {
+					t.Fatalf("%dx%d: loss with grad = logits %v, with a separate grad %v", rows, cols, got, loss)
+				}
+				for i, v := range inPlace {
+					if math.Float32bits(v) != math.Float32bits(gg.s()[i]) {
+						t.Fatalf("%dx%d: grad = logits gives grad[%d] = %v, a separate grad %v", rows, cols, i, v, gg.s()[i])
+					}
+				}
 			}
 		}
 	})

@@ -21,7 +21,7 @@ var (
 		exp: expAVX512, relu: reluAVX512, sigmoid: sigmoidAVX512, tanh: tanhAVX512, gelu: geluAVX512,
 		reluBackward: reluBackwardAVX512, sigmoidBackward: sigmoidBackwardAVX512,
 		tanhBackward: tanhBackwardAVX512, geluBackward: geluBackwardAVX512,
-		softmaxStats: softmaxStatsAVX512, softmaxSmall: softmaxSmallAVX512, smallCols: 32,
+		softmaxStats: softmaxStatsAVX512, softmaxSmall: softmaxSmallAVX512, softmaxXentSmall: softmaxXentSmallAVX512, smallCols: 32,
 		rowsAffine: rowsAffineAVX512, adam: adamAVX512,
 		peak: fmaPeakAVX512, peakFlops: 12 * 16 * 2,
 	}
@@ -38,7 +38,7 @@ var (
 		exp: expAVX2, relu: reluAVX2, sigmoid: sigmoidAVX2, tanh: tanhAVX2, gelu: geluAVX2,
 		reluBackward: reluBackwardAVX2, sigmoidBackward: sigmoidBackwardAVX2,
 		tanhBackward: tanhBackwardAVX2, geluBackward: geluBackwardAVX2,
-		softmaxStats: softmaxStatsAVX2, softmaxSmall: softmaxSmallAVX2, smallCols: 16,
+		softmaxStats: softmaxStatsAVX2, softmaxSmall: softmaxSmallAVX2, softmaxXentSmall: softmaxXentSmallAVX2, smallCols: 16,
 		rowsAffine: rowsAffineAVX2, adam: adamAVX2,
 		peak: fmaPeakAVX2, peakFlops: 12 * 8 * 2,
 	}

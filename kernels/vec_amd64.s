@@ -2623,6 +2623,287 @@ done:
 	VZEROUPPER
 	RET
 
+// func softmaxXentSmallAVX512(dst []float32, src []float32, stats []float32, cols int, spill bool, rows float64)
+// Requires: AVX, AVX512F, AVX512VL, BMI2, CMOV
+TEXT ·softmaxXentSmallAVX512(SB), NOSPLIT, $0-96
+	MOVQ    stats_base+48(FP), AX
+	MOVQ    dst_base+0(FP), CX
+	MOVQ    src_base+24(FP), DX
+	MOVQ    src_len+32(FP), BX
+	MOVQ    cols+72(FP), SI
+	MOVQ    SI, DI
+	MOVQ    $0x00000010, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	MOVQ    SI, R8
+	SUBQ    DI, R8
+	MOVL    $0xffffffff, R9
+	BZHIL   DI, R9, R9
+	KMOVW   R9, K1
+	MOVL    $0xffffffff, DI
+	BZHIL   R8, DI, DI
+	KMOVW   DI, K2
+	MOVQ    SI, DI
+	SHLQ    $0x02, DI
+	CMPQ    SI, $0x00000010
+	JB      partRow
+	MOVBLZX spill+80(FP), R8
+	TESTL   R8, R8
+	JNZ     spillRow
+	JMP     wholeRow
+
+partRow:
+	TESTQ         BX, BX
+	JZ            done
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z0
+	VMOVAPS       Z0, Z0
+	VMOVUPS       (DX), K1, Z0
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z1
+	VMOVAPS       Z1, Z1
+	VMOVUPS       64(DX), K2, Z1
+	VMAXPS        Z1, Z0, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x0e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x01, X2, X3
+	VMAXSS        X3, X2, X2
+	VBROADCASTSS  X2, Z2
+	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z2, Z1, Z1
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z3
+	VMAXPS        Z0, Z3, Z0
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z3
+	VMAXPS        Z1, Z3, Z1
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z3
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z5
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z0, Z3
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z1, Z5
+	VSUBPS        vec_4b40007f<>+0(SB), Z3, Z6
+	VSUBPS        vec_4b40007f<>+0(SB), Z5, Z7
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z6, Z0
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z7, Z1
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z6, Z0
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z7, Z1
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z6
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z7
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z1, Z7
+	VMULPS        Z0, Z0, Z8
+	VMULPS        Z1, Z1, Z9
+	VFMADD213PS   Z0, Z8, Z6
+	VFMADD213PS   Z1, Z9, Z7
+	VADDPS        vec_3f800000<>+0(SB), Z6, Z6
+	VADDPS        vec_3f800000<>+0(SB), Z7, Z7
+	VPSLLD        $0x17, Z3, Z3
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z6, Z6
+	VMULPS        Z5, Z7, Z7
+	VADDPS        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x0e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x01, X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVSS        X2, (AX)
+	VMOVSS        X0, 4(AX)
+	ADDQ          $0x08, AX
+	VCVTSS2SD     X0, X4, X4
+	VMULSD        rows+88(FP), X4, X4
+	MOVQ          $0x3ff0000000000000, R8
+	VMOVQ         R8, X0
+	VDIVSD        X4, X0, X0
+	VCVTSD2SS     X0, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMULPS        Z0, Z6, Z6
+	VMULPS        Z0, Z7, Z7
+	VMOVUPS       Z6, K1, (CX)
+	VMOVUPS       Z7, K2, 64(CX)
+	ADDQ          DI, DX
+	ADDQ          DI, CX
+	SUBQ          SI, BX
+	JMP           partRow
+
+wholeRow:
+	TESTQ         BX, BX
+	JZ            done
+	VMOVUPS       (DX), Z0
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z1
+	VMOVAPS       Z1, Z1
+	VMOVUPS       64(DX), K2, Z1
+	VMAXPS        Z1, Z0, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x0e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x01, X2, X3
+	VMAXSS        X3, X2, X2
+	VBROADCASTSS  X2, Z2
+	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z2, Z1, Z1
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z3
+	VMAXPS        Z0, Z3, Z0
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z3
+	VMAXPS        Z1, Z3, Z1
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z3
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z5
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z0, Z3
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z1, Z5
+	VSUBPS        vec_4b40007f<>+0(SB), Z3, Z6
+	VSUBPS        vec_4b40007f<>+0(SB), Z5, Z7
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z6, Z0
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z7, Z1
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z6, Z0
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z7, Z1
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z6
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z7
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z1, Z7
+	VMULPS        Z0, Z0, Z8
+	VMULPS        Z1, Z1, Z9
+	VFMADD213PS   Z0, Z8, Z6
+	VFMADD213PS   Z1, Z9, Z7
+	VADDPS        vec_3f800000<>+0(SB), Z6, Z6
+	VADDPS        vec_3f800000<>+0(SB), Z7, Z7
+	VPSLLD        $0x17, Z3, Z3
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z6, Z6
+	VMULPS        Z5, Z7, Z7
+	VADDPS        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x0e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x01, X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVSS        X2, (AX)
+	VMOVSS        X0, 4(AX)
+	ADDQ          $0x08, AX
+	VCVTSS2SD     X0, X4, X4
+	VMULSD        rows+88(FP), X4, X4
+	MOVQ          $0x3ff0000000000000, R8
+	VMOVQ         R8, X0
+	VDIVSD        X4, X0, X0
+	VCVTSD2SS     X0, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMULPS        Z0, Z6, Z6
+	VMULPS        Z0, Z7, Z7
+	VMOVUPS       Z6, (CX)
+	VMOVUPS       Z7, K2, 64(CX)
+	ADDQ          DI, DX
+	ADDQ          DI, CX
+	SUBQ          SI, BX
+	JMP           wholeRow
+
+spillRow:
+	TESTQ         BX, BX
+	JZ            done
+	VMOVUPS       (DX), Z0
+	VBROADCASTSS  f32_ff800000<>+0(SB), Z1
+	VMOVAPS       Z1, Z1
+	VMOVUPS       64(DX), K2, Z1
+	VMAXPS        Z1, Z0, Z2
+	VEXTRACTF64X4 $0x01, Z2, Y3
+	VMAXPS        Y3, Y2, Y2
+	VEXTRACTF32X4 $0x01, Y2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x0e, X2, X3
+	VMAXPS        X3, X2, X2
+	VPERMILPS     $0x01, X2, X3
+	VMAXSS        X3, X2, X2
+	VBROADCASTSS  X2, Z2
+	VSUBPS        Z2, Z0, Z0
+	VSUBPS        Z2, Z1, Z1
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z3
+	VMAXPS        Z0, Z3, Z0
+	VBROADCASTSS  f32_c2b00000<>+0(SB), Z3
+	VMAXPS        Z1, Z3, Z1
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z3
+	VMOVUPS       vec_3fb8aa3b<>+0(SB), Z5
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z0, Z3
+	VFMADD213PS   vec_4b40007f<>+0(SB), Z1, Z5
+	VSUBPS        vec_4b40007f<>+0(SB), Z3, Z6
+	VSUBPS        vec_4b40007f<>+0(SB), Z5, Z7
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z6, Z0
+	VFNMADD231PS  vec_3f318000<>+0(SB), Z7, Z1
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z6, Z0
+	VFNMADD231PS  vec_b95e8083<>+0(SB), Z7, Z1
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z6
+	VMOVUPS       vec_3ab43e12<>+0(SB), Z7
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3c091dca<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3d2aadac<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3e2aaa47<>+0(SB), Z1, Z7
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z0, Z6
+	VFMADD213PS   vec_3efffffc<>+0(SB), Z1, Z7
+	VMULPS        Z0, Z0, Z8
+	VMULPS        Z1, Z1, Z9
+	VFMADD213PS   Z0, Z8, Z6
+	VFMADD213PS   Z1, Z9, Z7
+	VADDPS        vec_3f800000<>+0(SB), Z6, Z6
+	VADDPS        vec_3f800000<>+0(SB), Z7, Z7
+	VPSLLD        $0x17, Z3, Z3
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z6, Z6
+	VMULPS        Z5, Z7, Z7
+	VADDPS        Z7, Z6, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y0
+	VEXTRACTF32X4 $0x01, Y0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x0e, X0, X1
+	VADDPS        X1, X0, X0
+	VPERMILPS     $0x01, X0, X1
+	VADDSS        X1, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMOVSS        X2, (AX)
+	VMOVSS        X0, 4(AX)
+	ADDQ          $0x08, AX
+	VCVTSS2SD     X0, X4, X4
+	VMULSD        rows+88(FP), X4, X4
+	MOVQ          $0x3ff0000000000000, R8
+	VMOVQ         R8, X0
+	VDIVSD        X4, X0, X0
+	VCVTSD2SS     X0, X0, X0
+	VBROADCASTSS  X0, Z0
+	VMULPS        Z0, Z6, Z6
+	VMULPS        Z0, Z7, Z7
+	VMOVUPS       Z6, (CX)
+	VMOVUPS       Z7, 64(CX)
+	ADDQ          DI, DX
+	ADDQ          DI, CX
+	SUBQ          SI, BX
+	JMP           spillRow
+
+done:
+	VZEROUPPER
+	RET
+
 // func rowsAffineAVX512(dst []float32, src []float32, coef []float32, cols int)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·rowsAffineAVX512(SB), NOSPLIT, $0-80
@@ -4826,6 +5107,275 @@ spillRow:
 	ADDQ         SI, CX
 	ADDQ         SI, AX
 	SUBQ         BX, DX
+	JMP          spillRow
+
+done:
+	VZEROUPPER
+	RET
+
+// func softmaxXentSmallAVX2(dst []float32, src []float32, stats []float32, cols int, spill bool, rows float64)
+// Requires: AVX, AVX2, CMOV, FMA3
+TEXT ·softmaxXentSmallAVX2(SB), NOSPLIT, $0-96
+	MOVQ    stats_base+48(FP), AX
+	MOVQ    dst_base+0(FP), CX
+	MOVQ    src_base+24(FP), DX
+	MOVQ    src_len+32(FP), BX
+	MOVQ    cols+72(FP), SI
+	MOVQ    SI, DI
+	MOVQ    $0x00000008, R8
+	CMPQ    DI, R8
+	CMOVQGT R8, DI
+	MOVQ    SI, R8
+	SUBQ    DI, R8
+	LEAQ    tailMask<>+32(SB), R9
+	NEGQ    DI
+	VMOVDQU (R9)(DI*4), Y0
+	LEAQ    tailMask<>+32(SB), DI
+	NEGQ    R8
+	VMOVDQU (DI)(R8*4), Y1
+	MOVQ    SI, DI
+	SHLQ    $0x02, DI
+	CMPQ    SI, $0x00000008
+	JB      partRow
+	MOVBLZX spill+80(FP), R8
+	TESTL   R8, R8
+	JNZ     spillRow
+	JMP     wholeRow
+
+partRow:
+	TESTQ        BX, BX
+	JZ           done
+	VBROADCASTSS f32_ff800000<>+0(SB), Y3
+	VMASKMOVPS   (DX), Y0, Y2
+	VBLENDVPS    Y0, Y2, Y3, Y2
+	VBROADCASTSS f32_ff800000<>+0(SB), Y4
+	VMASKMOVPS   32(DX), Y1, Y3
+	VBLENDVPS    Y1, Y3, Y4, Y3
+	VMAXPS       Y3, Y2, Y4
+	VEXTRACTF128 $0x01, Y4, X6
+	VMAXPS       X6, X4, X4
+	VPERMILPS    $0x0e, X4, X6
+	VMAXPS       X6, X4, X4
+	VPERMILPS    $0x01, X4, X6
+	VMAXSS       X6, X4, X4
+	VBROADCASTSS X4, Y4
+	VSUBPS       Y4, Y2, Y2
+	VSUBPS       Y4, Y3, Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
+	VMAXPS       Y2, Y6, Y2
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y6
+	VMAXPS       Y3, Y6, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y7
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y2, Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y8
+	VSUBPS       vec_4b40007f<>+0(SB), Y7, Y9
+	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y2
+	VFNMADD231PS vec_3f318000<>+0(SB), Y9, Y3
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y2
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y9, Y3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y9
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y9
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y2, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y9
+	VMULPS       Y2, Y2, Y10
+	VMULPS       Y3, Y3, Y11
+	VFMADD213PS  Y2, Y10, Y8
+	VFMADD213PS  Y3, Y11, Y9
+	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
+	VADDPS       vec_3f800000<>+0(SB), Y9, Y9
+	VPSLLD       $0x17, Y6, Y6
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y8, Y8
+	VMULPS       Y7, Y9, Y9
+	VADDPS       Y9, Y8, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPS       X3, X2, X2
+	VPERMILPS    $0x0e, X2, X3
+	VADDPS       X3, X2, X2
+	VPERMILPS    $0x01, X2, X3
+	VADDSS       X3, X2, X2
+	VBROADCASTSS X2, Y2
+	VMOVSS       X4, (AX)
+	VMOVSS       X2, 4(AX)
+	ADDQ         $0x08, AX
+	VCVTSS2SD    X2, X5, X5
+	VMULSD       rows+88(FP), X5, X5
+	MOVQ         $0x3ff0000000000000, R8
+	VMOVQ        R8, X2
+	VDIVSD       X5, X2, X2
+	VCVTSD2SS    X2, X2, X2
+	VBROADCASTSS X2, Y2
+	VMULPS       Y2, Y8, Y8
+	VMULPS       Y2, Y9, Y9
+	VMASKMOVPS   Y8, Y0, (CX)
+	VMASKMOVPS   Y9, Y1, 32(CX)
+	ADDQ         DI, DX
+	ADDQ         DI, CX
+	SUBQ         SI, BX
+	JMP          partRow
+
+wholeRow:
+	TESTQ        BX, BX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VBROADCASTSS f32_ff800000<>+0(SB), Y4
+	VMASKMOVPS   32(DX), Y1, Y3
+	VBLENDVPS    Y1, Y3, Y4, Y3
+	VMAXPS       Y3, Y0, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x0e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x01, X4, X5
+	VMAXSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VSUBPS       Y4, Y0, Y0
+	VSUBPS       Y4, Y3, Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y0, Y5, Y0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y6
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y8
+	VFNMADD231PS vec_3f318000<>+0(SB), Y7, Y0
+	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y3
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y7, Y0
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y7
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y8
+	VMULPS       Y0, Y0, Y9
+	VMULPS       Y3, Y3, Y10
+	VFMADD213PS  Y0, Y9, Y7
+	VFMADD213PS  Y3, Y10, Y8
+	VADDPS       vec_3f800000<>+0(SB), Y7, Y7
+	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y0
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x0e, X0, X3
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x01, X0, X3
+	VADDSS       X3, X0, X0
+	VBROADCASTSS X0, Y0
+	VMOVSS       X4, (AX)
+	VMOVSS       X0, 4(AX)
+	ADDQ         $0x08, AX
+	VCVTSS2SD    X0, X2, X2
+	VMULSD       rows+88(FP), X2, X2
+	MOVQ         $0x3ff0000000000000, R8
+	VMOVQ        R8, X0
+	VDIVSD       X2, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Y0
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMOVUPS      Y7, (CX)
+	VMASKMOVPS   Y8, Y1, 32(CX)
+	ADDQ         DI, DX
+	ADDQ         DI, CX
+	SUBQ         SI, BX
+	JMP          wholeRow
+
+spillRow:
+	TESTQ        BX, BX
+	JZ           done
+	VMOVUPS      (DX), Y0
+	VBROADCASTSS f32_ff800000<>+0(SB), Y4
+	VMASKMOVPS   32(DX), Y1, Y3
+	VBLENDVPS    Y1, Y3, Y4, Y3
+	VMAXPS       Y3, Y0, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x0e, X4, X5
+	VMAXPS       X5, X4, X4
+	VPERMILPS    $0x01, X4, X5
+	VMAXSS       X5, X4, X4
+	VBROADCASTSS X4, Y4
+	VSUBPS       Y4, Y0, Y0
+	VSUBPS       Y4, Y3, Y3
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y0, Y5, Y0
+	VBROADCASTSS f32_c2b00000<>+0(SB), Y5
+	VMAXPS       Y3, Y5, Y3
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y5
+	VMOVUPS      vec_3fb8aa3b<>+0(SB), Y6
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y0, Y5
+	VFMADD213PS  vec_4b40007f<>+0(SB), Y3, Y6
+	VSUBPS       vec_4b40007f<>+0(SB), Y5, Y7
+	VSUBPS       vec_4b40007f<>+0(SB), Y6, Y8
+	VFNMADD231PS vec_3f318000<>+0(SB), Y7, Y0
+	VFNMADD231PS vec_3f318000<>+0(SB), Y8, Y3
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y7, Y0
+	VFNMADD231PS vec_b95e8083<>+0(SB), Y8, Y3
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y7
+	VMOVUPS      vec_3ab43e12<>+0(SB), Y8
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3c091dca<>+0(SB), Y3, Y8
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3d2aadac<>+0(SB), Y3, Y8
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3e2aaa47<>+0(SB), Y3, Y8
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y0, Y7
+	VFMADD213PS  vec_3efffffc<>+0(SB), Y3, Y8
+	VMULPS       Y0, Y0, Y9
+	VMULPS       Y3, Y3, Y10
+	VFMADD213PS  Y0, Y9, Y7
+	VFMADD213PS  Y3, Y10, Y8
+	VADDPS       vec_3f800000<>+0(SB), Y7, Y7
+	VADDPS       vec_3f800000<>+0(SB), Y8, Y8
+	VPSLLD       $0x17, Y5, Y5
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y5, Y7, Y7
+	VMULPS       Y6, Y8, Y8
+	VADDPS       Y8, Y7, Y0
+	VEXTRACTF128 $0x01, Y0, X3
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x0e, X0, X3
+	VADDPS       X3, X0, X0
+	VPERMILPS    $0x01, X0, X3
+	VADDSS       X3, X0, X0
+	VBROADCASTSS X0, Y0
+	VMOVSS       X4, (AX)
+	VMOVSS       X0, 4(AX)
+	ADDQ         $0x08, AX
+	VCVTSS2SD    X0, X2, X2
+	VMULSD       rows+88(FP), X2, X2
+	MOVQ         $0x3ff0000000000000, R8
+	VMOVQ        R8, X0
+	VDIVSD       X2, X0, X0
+	VCVTSD2SS    X0, X0, X0
+	VBROADCASTSS X0, Y0
+	VMULPS       Y0, Y7, Y7
+	VMULPS       Y0, Y8, Y8
+	VMOVUPS      Y7, (CX)
+	VMOVUPS      Y8, 32(CX)
+	ADDQ         DI, DX
+	ADDQ         DI, CX
+	SUBQ         SI, BX
 	JMP          spillRow
 
 done:

@@ -74,6 +74,11 @@ func softmaxStatsAVX512(stats []float32, dst []float32, src []float32, cols int)
 //go:noescape
 func softmaxSmallAVX512(dst []float32, src []float32, cols int, spill bool)
 
+// for each row of cols <= 2*lanes floats: stats = {max, sum}; dst = exp(x - max) / (sum * rows)
+//
+//go:noescape
+func softmaxXentSmallAVX512(dst []float32, src []float32, stats []float32, cols int, spill bool, rows float64)
+
 // for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]
 //
 //go:noescape
@@ -158,6 +163,11 @@ func softmaxStatsAVX2(stats []float32, dst []float32, src []float32, cols int)
 //
 //go:noescape
 func softmaxSmallAVX2(dst []float32, src []float32, cols int, spill bool)
+
+// for each row of cols <= 2*lanes floats: stats = {max, sum}; dst = exp(x - max) / (sum * rows)
+//
+//go:noescape
+func softmaxXentSmallAVX2(dst []float32, src []float32, stats []float32, cols int, spill bool, rows float64)
 
 // for each row i, j: dst[i][j] = (src[i][j] - coef[3i]) * coef[3i+1] + coef[3i+2]
 //

@@ -221,10 +221,25 @@ func adam(t simd.Tier) {
 // when dst is not src, and makes dst reach at least 2*Lanes - cols floats past src's rows.
 // AVX2's masked store is microcoded on AMD, and one a row kept consecutive rows from
 // overlapping.
-func softmaxSmall(t simd.Tier) {
-	TEXT(t.Name("softmaxSmall"), NOSPLIT, "func(dst, src []float32, cols int, spill bool)")
-	Pragma("noescape")
-	Doc("for each row of cols <= 2*lanes floats: dst = exp(x - max) / sum(exp(x - max))")
+//
+// With xent it emits softmaxXentSmall<tier>(dst, src, stats []float32, cols int, spill bool,
+// rows float64) instead, the kernel of SoftmaxCrossEntropy's gradient: for row i it also
+// writes stats[2i] = max and stats[2i+1] = sum, and dst = exp(x - max) * c with
+// c = float32(1 / (float64(sum) * rows)), rounded as package kernels' Go code rounds it.
+func softmaxSmall(t simd.Tier, xent bool) {
+	if xent {
+		TEXT(t.Name("softmaxXentSmall"), NOSPLIT, "func(dst, src, stats []float32, cols int, spill bool, rows float64)")
+		Pragma("noescape")
+		Doc("for each row of cols <= 2*lanes floats: stats = {max, sum}; dst = exp(x - max) / (sum * rows)")
+	} else {
+		TEXT(t.Name("softmaxSmall"), NOSPLIT, "func(dst, src []float32, cols int, spill bool)")
+		Pragma("noescape")
+		Doc("for each row of cols <= 2*lanes floats: dst = exp(x - max) / sum(exp(x - max))")
+	}
+	var stats GPVirtual
+	if xent {
+		stats = simd.LoadGP(Param("stats").Base())
+	}
 	dst := simd.LoadGP(Param("dst").Base())
 	src := simd.LoadGP(Param("src").Base())
 	n := simd.LoadGP(Param("src").Len())
@@ -271,8 +286,23 @@ func softmaxSmall(t simd.Tier) {
 		s, inv := t.Vec(), t.Vec()
 		VADDPS(e[1], e[0], s)
 		VBROADCASTSS(t.ReduceAdd(s), s)
-		VMOVUPS(t.ConstVec(1), inv)
-		VDIVPS(s, inv, inv) // 1 / sum
+		if xent {
+			VMOVSS(m.AsX(), Mem{Base: stats})
+			VMOVSS(s.AsX(), Mem{Base: stats}.Offset(4))
+			ADDQ(U8(8), stats)
+			// 1 / (sum * rows) in float64, then to float32: the Go code's rounding.
+			d, one, bits := t.Vec(), t.Vec(), GP64()
+			VCVTSS2SD(s.AsX(), d.AsX(), d.AsX())
+			VMULSD(simd.ParamAddr("rows"), d.AsX(), d.AsX())
+			MOVQ(U64(math.Float64bits(1)), bits)
+			VMOVQ(bits, one.AsX())
+			VDIVSD(d.AsX(), one.AsX(), one.AsX())
+			VCVTSD2SS(one.AsX(), one.AsX(), inv.AsX())
+			VBROADCASTSS(inv.AsX(), inv)
+		} else {
+			VMOVUPS(t.ConstVec(1), inv)
+			VDIVPS(s, inv, inv) // 1 / sum
+		}
 		VMULPS(inv, e[0], e[0])
 		VMULPS(inv, e[1], e[1])
 		if whole {
