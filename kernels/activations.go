@@ -247,9 +247,9 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 	raceRead(logits)
 	raceWrite(grad)
 	k := impl()
-	// Rows of one or two vectors (the MLP's 10 classes) with a distinct grad: one kernel
-	// writes the gradient and each row's statistics. All rows but the last may spill whole
-	// vectors into the next row of grad, which a later call overwrites.
+	// Rows of one or two vectors (the MLP's 10 classes): one kernel writes the gradient and
+	// each row's statistics. With grad distinct from logits, all rows but the last may spill
+	// whole vectors into the next row of grad, which a later call overwrites.
 	small := grad != nil && cols <= k.smallCols && k.softmaxXentSmall != nil
 	spill := small && cols >= k.smallCols/2 && &grad[0] != &logits[0]
 	var loss float64
