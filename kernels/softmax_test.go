@@ -76,6 +76,13 @@ func TestSoftmaxAndLogSoftmax(t *testing.T) {
 						}
 					}
 					// In place gives the same bits.
+					logIn := append([]float32(nil), src...)
+					LogSoftmax(logIn, logIn, rows, cols)
+					for i, v := range logIn {
+						if math.Float32bits(v) != math.Float32bits(ld.s()[i]) {
+							t.Fatalf("LogSoftmax in place %dx%d differs at %d", rows, cols, i)
+						}
+					}
 					want := append([]float32(nil), dst...)
 					Softmax(src, src, rows, cols)
 					for i := range src {
