@@ -200,7 +200,7 @@ func TestSgemmRandomShapes(t *testing.T) {
 }
 
 // TestSgemmThreadsBitIdentical: the same product with 1 to 8 workers (cut along M, N, or
-// both) gives the same bits.
+// both) gives the same bits, for every combination of transposes.
 func TestSgemmThreadsBitIdentical(t *testing.T) {
 	defer SetThreads(0)
 	forEachTier(t, func(t *testing.T) {
@@ -209,18 +209,27 @@ func TestSgemmThreadsBitIdentical(t *testing.T) {
 		a, b := make([]float32, m*k), make([]float32, k*n)
 		uniform(r, a)
 		uniform(r, b)
-		var first []float32
-		for _, th := range []int{1, 2, 3, 4, 8} {
-			SetThreads(th)
-			c := make([]float32, m*n)
-			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
-			if first == nil {
-				first = c
-				continue
+		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+			lda, ldb := k, n
+			if tr[0] {
+				lda = m
 			}
-			for i := range c {
-				if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
-					t.Fatalf("threads=%d: C[%d] = %v, threads=1 gave %v", th, i, c[i], first[i])
+			if tr[1] {
+				ldb = k
+			}
+			var first []float32
+			for _, th := range []int{1, 2, 3, 4, 8} {
+				SetThreads(th)
+				c := make([]float32, m*n)
+				Sgemm(tr[0], tr[1], m, n, k, 1, a, lda, b, ldb, 0, c, n)
+				if first == nil {
+					first = c
+					continue
+				}
+				for i := range c {
+					if math.Float32bits(c[i]) != math.Float32bits(first[i]) {
+						t.Fatalf("transA %v transB %v, threads=%d: C[%d] = %v, threads=1 gave %v", tr[0], tr[1], th, i, c[i], first[i])
+					}
 				}
 			}
 		}
