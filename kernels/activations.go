@@ -273,15 +273,18 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 		default:
 			k.softmaxStats(stats, g, s, cols)
 		}
+		scale := g != nil && !small // softmaxXentSmall has scaled the rows already
 		for i := range hi - lo {
 			m, sum := float64(stats[2*i]), float64(stats[2*i+1])
 			loss += math.Log(sum) + m - float64(picked[i])
-			coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0 // as softmaxXentSmall scales
+			if scale {
+				coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0
+			}
+		}
+		if scale {
+			k.rowsAffine(g, g, coef, cols)
 		}
 		if g != nil {
-			if !small {
-				k.rowsAffine(g, g, coef, cols)
-			}
 			for i := range hi - lo {
 				g[i*cols+int(labels[lo+i])] -= 1 / float32(rows)
 			}
