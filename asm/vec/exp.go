@@ -42,7 +42,7 @@ func each(n int, f func(j int)) {
 
 // expRecipe is one way of computing exp: the clamp bounds of its input, P's coefficients
 // (highest degree first), and whether 2^n is applied as two factors. With nonPositive the
-// inputs are never above 0 (or NaN), and hi is not applied: it is 0 for documentation.
+// inputs are never above 0 (or are NaN): there is no upper clamp, and hi is unused.
 type expRecipe struct {
 	lo, hi      float32
 	p           []float32

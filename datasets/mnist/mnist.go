@@ -47,7 +47,7 @@ func (s *Set) Batch(x []float32, labels []int32, idx []int) {
 // Load reads the training and test sets from dir, taking name or name.gz for each file.
 func Load(dir string) (train, test *Set, err error) {
 	// The test set decompresses on a second goroutine while the training set, six times its
-	// size, does on this one: the load takes as long as the training set alone.
+	// size, does on this one: the load takes about as long as the training set alone.
 	var testErr error
 	done := make(chan struct{})
 	go func() {
