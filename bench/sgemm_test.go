@@ -74,3 +74,52 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSgemmZerosInA runs the MLP's two layer-1 products with an A that is 81% zeros, as
+// a batch of MNIST images is, so that Sgemm takes its sparse path:
+// BenchmarkSgemmZerosInA/<tier>/<shape>/threads=<n>, and gonum (which also skips zeros of A
+// when B is not transposed) on the same data. GFLOPS counts the dense product's
+// multiply-adds, so it compares with BenchmarkSgemm's figures for the same shape.
+func BenchmarkSgemmZerosInA(b *testing.B) {
+	defer kernels.SetThreads(0)
+	shapes := []gemmShape{{m: 32, k: 784, n: 128}, {m: 784, k: 32, n: 128, transA: true}}
+	operands := func(s gemmShape) (a []float32, lda int, bm []float32, ldb int, c []float32) {
+		a, lda, bm, ldb, c = gemmOperands(s)
+		for i := range a {
+			if i%100 >= 19 { // 19% nonzero, spread over every row and column
+				a[i] = 0
+			}
+		}
+		return a, lda, bm, ldb, c
+	}
+	forEachTier(b, func(b *testing.B) {
+		for _, s := range shapes {
+			for _, th := range threadCounts() {
+				b.Run(fmt.Sprintf("%v/threads=%d", s, th), func(b *testing.B) {
+					kernels.SetThreads(th)
+					a, lda, bm, ldb, c := operands(s)
+					for b.Loop() {
+						kernels.Sgemm(s.transA, false, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+					}
+					reportGFLOPS(b, s)
+				})
+			}
+		}
+	})
+	b.Run("gonum", func(b *testing.B) {
+		for _, s := range shapes {
+			b.Run(fmt.Sprintf("%v/threads=1", s), func(b *testing.B) {
+				defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+				a, lda, bm, ldb, c := operands(s)
+				tA := blas.NoTrans
+				if s.transA {
+					tA = blas.Trans
+				}
+				for b.Loop() {
+					gonum.Implementation{}.Sgemm(tA, blas.NoTrans, s.m, s.n, s.k, 1, a, lda, bm, ldb, 0, c, s.n)
+				}
+				reportGFLOPS(b, s)
+			})
+		}
+	})
+}

@@ -129,3 +129,31 @@ func TestSgemmAgainstGuardPages(t *testing.T) {
 		}
 	})
 }
+
+// TestSparsePathAgainstGuardPages runs the sparse path itself (Sgemm gives it only wide
+// enough products) on every width of C, every tail of a vector, with each operand against an
+// inaccessible page: it reads B in place, so its masked last vector must stay inside B.
+func TestSparsePathAgainstGuardPages(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		g := impl().gemm
+		r := rand.New(rand.NewPCG(55, 56))
+		for _, e := range []edge{atEnd, atStart} {
+			for n := 1; n <= g.sparse.width+17; n++ {
+				for _, ta := range []bool{false, true} {
+					m, k := 1+n%5, 1+(n*7)%70
+					aRows, aCols := stored(ta, m, k)
+					a := guardedSlice(t, r, aRows*aCols, e)
+					for i := range a {
+						if i%3 != 0 {
+							a[i] = 0
+						}
+					}
+					p := gemmProblem{transA: ta, m: m, n: n, k: k, alpha: 1, beta: 0.5,
+						a: a, lda: aCols, b: guardedSlice(t, r, k*n, e), ldb: n, c: guardedSlice(t, r, m*n, e), ldc: n}
+					gemmSparseSerial(g, &p, new(packBuffers))
+					g.sparse.finite(k, n, p.b, n)
+				}
+			}
+		}
+	})
+}

@@ -21,6 +21,7 @@ var avoFeatures = map[string]cpuid.FeatureID{
 	"AVX512F": cpuid.AVX512F, "AVX512VL": cpuid.AVX512VL, "AVX512DQ": cpuid.AVX512DQ,
 	"AVX512BW": cpuid.AVX512BW, "AVX512VNNI": cpuid.AVX512VNNI,
 	"SSE3": cpuid.SSE3, "SSSE3": cpuid.SSSE3, "SSE4.1": cpuid.SSE4, "SSE4.2": cpuid.SSE42,
+	"POPCNT": cpuid.POPCNT,
 }
 
 var baseline = map[string]bool{"SSE": true, "SSE2": true, "CMOV": true, "MMX+": true}

@@ -26,6 +26,8 @@ type gemmConfig struct {
 	// they are not padded to mr (see tileRuns).
 	shortMR int
 	short   gemmKernel
+
+	sparse sparseKernels // the path for an A that is mostly zeros (sgemm_sparse.go)
 }
 
 // tileRun is a run of count tiles of one height down a block of A, starting at row start;
@@ -83,6 +85,10 @@ func (g *gemmConfig) tileRuns(mc int, runs *[3]tileRun) []tileRun {
 //
 // Large products run on up to Threads() goroutines with a fixed partition of C, so the
 // result is bit-identical from run to run; small ones stay on the calling goroutine.
+//
+// When op(A) is mostly zeros (a batch of images with a dark background, say) and B is not
+// transposed, Sgemm lists A's nonzeros and skips the multiply-adds of its zeros; the result
+// is the same to the bit as without the shortcut (see sgemm_sparse.go).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
@@ -181,13 +187,16 @@ type gemmProblem struct {
 type packBuffers struct {
 	a, b []float32
 	runs [3]tileRun // the current block's tile runs, kept here so they cost no allocation
+
+	start, idx []int32 // the sparse path's compressed rows of A
+	val, sums  []float32
 }
 
 var packPool = sync.Pool{New: func() any { return new(packBuffers) }}
 
-func grow(s []float32, n int) []float32 {
+func grow[T any](s []T, n int) []T {
 	if cap(s) < n {
-		return make([]float32, n)
+		return make([]T, n)
 	}
 	return s[:n]
 }

@@ -7,6 +7,11 @@ package kernels
 const (
 	avx512MR, avx512NR, avx512ShortMR = 12, 32, 8
 	avx2MR, avx2NR, avx2ShortMR       = 6, 16, 4
+
+	// The sparse kernels' widths (8 vectors of C's row in registers), and the steps of k
+	// each call covers: 64 x 64 floats of B are 16 KB, half of Zen 3's L1.
+	avx512SparseWidth, avx2SparseWidth = 128, 64
+	avx512SparseSteps, avx2SparseSteps = 64, 64
 )
 
 // Cache blocking, per tier: a kc x nr sliver of B in L1, an mc x kc block of A in L2, a
@@ -21,10 +26,14 @@ const (
 var (
 	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 256, nc: 3072,
 		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2,
-		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512)}
+		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
+		sparse: sparseKernels{finite: finiteRowsChecked, build: sparseRowsChecked, multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512),
+			width: avx512SparseWidth, steps: avx512SparseSteps}}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2,
-		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2)}
+		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
+		sparse: sparseKernels{finite: finiteRowsChecked, build: sparseRowsChecked, multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2),
+			width: avx2SparseWidth, steps: avx2SparseSteps}}
 )
 
 type asmGemmKernel func(tiles, k int, a *float32, aNext, aStride int, b *float32,
@@ -42,6 +51,43 @@ func checkedKernel(mr, nr int, kernel asmGemmKernel) gemmKernel {
 			panic("kernels: internal error: SGEMM tile outside its slices")
 		}
 		kernel(tiles, k, &a[0], aNext, aStride, &b[0], &c[0], ldc, alpha, beta, rows, cols)
+	}
+}
+
+// finiteRowsChecked is finiteRowsAVX2 behind a proof that it stays inside its slice.
+func finiteRowsChecked(rows, cols int, b []float32, ld int) bool {
+	if rows < 1 || cols < 1 || len(b) < (rows-1)*ld+cols {
+		panic("kernels: internal error: finite rows outside their slice")
+	}
+	return finiteRowsAVX2(rows, cols, &b[0], ld)
+}
+
+// sparseRowsChecked is sparseRowsAVX2 behind a proof that it stays inside its slices.
+func sparseRowsChecked(rows, k int, a []float32, lda int, start, idx []int32, val []float32) {
+	if rows < 1 || k < 1 || len(a) < (rows-1)*lda+k || len(start) < rows+1 ||
+		len(idx) < rows*k+sparseSlack || len(val) < rows*k+sparseSlack {
+		panic("kernels: internal error: sparse rows outside their slices")
+	}
+	sparseRowsAVX2(rows, k, &a[0], lda, &start[0], &idx[0], &val[0])
+}
+
+type asmSparseKernel func(rows int, start, idx *int32, val *float32, b *float32, ldb int,
+	sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)
+
+// checkedSparse wraps a sparse multiply kernel like checkedKernel does a dense one. The
+// column indices are below k and start rises because sparseRows built them so; the checks
+// cover the rest.
+func checkedSparse(width int, kernel asmSparseKernel) func(rows int, start, idx []int32,
+	val []float32, b []float32, ldb, k int, sums []float32, carry int, c []float32, ldc, cols int,
+	alpha, beta float32) {
+	return func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
+		if rows < 1 || k < 1 || cols < 1 || cols > width || len(start) < rows+1 || start[0] < 0 ||
+			int(start[rows]) > min(len(idx), len(val)) || len(b) < (k-1)*ldb+cols ||
+			len(sums) < rows*width || len(c) < (rows-1)*ldc+cols {
+			panic("kernels: internal error: sparse SGEMM rows outside their slices")
+		}
+		kernel(rows, &start[0], &idx[0], &val[0], &b[0], ldb, &sums[0], carry, &c[0], ldc, cols, alpha, beta)
 	}
 }
 

@@ -6,7 +6,9 @@ package kernels
 // 32x784x128 to 256^3). On arm64, with 32 registers, the two tiles need the same loads per
 // multiply-add. Each element of C is summed in the same order with either tile.
 var genericGemm = &gemmConfig{mr: 2, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
-	pack: packSliverGeneric}
+	pack: packSliverGeneric,
+	sparse: sparseKernels{finite: finiteRowsGeneric, build: sparseRowsGeneric, multiply: sgemmSparseGeneric,
+		width: sparseWidthGeneric, steps: sparseStepsGeneric}}
 
 // sgemmKernelGeneric is the gemmKernel contract in plain Go, for 2 x 4 tiles.
 func sgemmKernelGeneric(tiles, k int, a []float32, aNext, aStride int, b []float32,

@@ -12,18 +12,34 @@ const minParallelWork = 1 << 20
 // calling goroutine takes block 0. Each block is a whole sub-product of C with its own pack
 // buffers, and every element of C is summed in the same order whatever the split, so the
 // result does not depend on the number of workers.
+//
+// An A that is mostly zeros takes the sparse path (sgemm_sparse.go), cut along M only: each
+// worker lists the nonzeros of its own rows.
 func runGemm(g *gemmConfig, p *gemmProblem) {
 	work := float64(p.m) * float64(p.n) * float64(p.k) // multiply-adds; float64 cannot overflow
+	sparse, density := sparseWorth(g, p)
+	if sparse {
+		// A multiply-add of the sparse path reads its row of B from L2, not a packed
+		// sliver from L1: count each as sparseCost dense ones.
+		work *= density * sparseCost
+	}
 	workers := min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
 	rowParts, colParts := gemmGrid(g, p, workers)
+	if sparse {
+		rowParts, colParts = min(workers, ceilDiv(p.m, g.mr)), 1
+	}
 	if rowParts*colParts <= 1 {
 		buf := packPool.Get().(*packBuffers)
-		gemmSerial(g, p, buf)
+		if sparse {
+			gemmSparseSerial(g, p, buf)
+		} else {
+			gemmSerial(g, p, buf)
+		}
 		packPool.Put(buf)
 		return
 	}
 	job := jobPool.Get().(*gemmJob)
-	job.cfg, job.whole, job.rowParts, job.colParts = g, *p, rowParts, colParts
+	job.cfg, job.whole, job.rowParts, job.colParts, job.sparse = g, *p, rowParts, colParts, sparse
 	runParallel(job, rowParts*colParts)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
@@ -73,6 +89,7 @@ type gemmJob struct {
 	cfg                *gemmConfig
 	whole              gemmProblem
 	rowParts, colParts int
+	sparse             bool // each part takes the sparse path
 }
 
 var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
@@ -113,6 +130,10 @@ func (j *gemmJob) runPart(part int) {
 		return
 	}
 	buf := packPool.Get().(*packBuffers)
-	gemmSerial(j.cfg, &p, buf)
+	if j.sparse {
+		gemmSparseSerial(j.cfg, &p, buf)
+	} else {
+		gemmSerial(j.cfg, &p, buf)
+	}
 	packPool.Put(buf)
 }

@@ -17,7 +17,8 @@ type gemmCase struct {
 	m, n, k          int
 	alpha, beta      float32
 	padA, padB, padC int
-	floats           bool // random floats (checked to a tolerance) instead of small integers
+	floats           bool    // random floats (checked to a tolerance) instead of small integers
+	zeros            float64 // the fraction of A's entries set to zero (1 in 9 are zero anyway)
 }
 
 func (tc gemmCase) String() string {
@@ -39,11 +40,13 @@ func checkGemmCase(t *testing.T, r *rand.Rand, tc gemmCase) {
 		bRows, bCols = tc.n, tc.k
 	}
 	lda, ldb, ldc := max(1, aCols+tc.padA), max(1, bCols+tc.padB), max(1, tc.n+tc.padC)
-	fill := func(rows, cols, ld int, pad float32) []float32 {
+	fill := func(rows, cols, ld int, pad float32, zeros float64) []float32 {
 		s := make([]float32, rows*ld)
 		for i := range s {
 			if i%ld >= cols {
 				s[i] = pad
+			} else if zeros > 0 && r.Float64() < zeros {
+				s[i] = 0
 			} else if tc.floats {
 				s[i] = r.Float32()*2 - 1
 			} else {
@@ -53,10 +56,10 @@ func checkGemmCase(t *testing.T, r *rand.Rand, tc gemmCase) {
 		return s
 	}
 	nan := float32(math.NaN())
-	a := fill(aRows, aCols, lda, nan)
-	b := fill(bRows, bCols, ldb, nan)
+	a := fill(aRows, aCols, lda, nan, tc.zeros)
+	b := fill(bRows, bCols, ldb, nan, 0)
 	const guard = 23
-	cbuf := fill(guard+tc.m*ldc+guard, 0, 1, sentinel) // all sentinel
+	cbuf := fill(guard+tc.m*ldc+guard, 0, 1, sentinel, 0) // all sentinel
 	c := cbuf[guard : guard+tc.m*ldc]
 	for i := 0; i < tc.m; i++ {
 		for j := 0; j < tc.n; j++ {
@@ -200,16 +203,29 @@ func TestSgemmRandomShapes(t *testing.T) {
 }
 
 // TestSgemmThreadsBitIdentical: the same product with 1 to 8 workers (cut along M, N, or
-// both) gives the same bits, for every combination of transposes.
+// both) gives the same bits, for every combination of transposes, with a dense A and with
+// one that is 85% zeros (the sparse path, cut along M).
 func TestSgemmThreadsBitIdentical(t *testing.T) {
 	defer SetThreads(0)
 	forEachTier(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(17, 18))
 		m, n, k := 203, 301, 257
-		a, b := make([]float32, m*k), make([]float32, k*n)
-		uniform(r, a)
+		dense, sparse, b := make([]float32, m*k), make([]float32, m*k), make([]float32, k*n)
+		uniform(r, dense)
 		uniform(r, b)
-		for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+		for i := range sparse {
+			if r.IntN(100) < 15 {
+				sparse[i] = dense[i]
+			}
+		}
+		for _, c := range []struct {
+			a  []float32
+			tr [2]bool
+		}{
+			{dense, [2]bool{false, false}}, {dense, [2]bool{true, false}}, {dense, [2]bool{false, true}},
+			{dense, [2]bool{true, true}}, {sparse, [2]bool{false, false}}, {sparse, [2]bool{true, false}},
+		} {
+			a, tr := c.a, c.tr
 			lda, ldb := k, n
 			if tr[0] {
 				lda = m
@@ -288,12 +304,20 @@ func TestSgemmAllocs(t *testing.T) {
 			for _, s := range [][3]int{{32, 128, 784}, {256, 256, 256}} {
 				m, n, k := s[0], s[1], s[2]
 				a, b, c := make([]float32, m*k), make([]float32, k*n), make([]float32, m*n)
-				Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) // warm the buffers
-				allocs := testing.AllocsPerRun(20, func() {
-					Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
-				})
-				if allocs != 0 {
-					t.Errorf("threads=%d %v: %v allocations per call, want 0", th, s, allocs)
+				for _, zeros := range []int{0, 7} { // a dense A, then one with 7 zeros in 8 (the sparse path)
+					for i := range a {
+						a[i] = 0
+						if i%8 >= zeros {
+							a[i] = 1
+						}
+					}
+					Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n) // warm the buffers
+					allocs := testing.AllocsPerRun(20, func() {
+						Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, c, n)
+					})
+					if allocs != 0 {
+						t.Errorf("threads=%d %v, %d zeros in 8: %v allocations per call, want 0", th, s, zeros, allocs)
+					}
 				}
 			}
 		}

@@ -13,6 +13,7 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	simd.DeclareTables()
+	declareCompressTable()
 	for _, s := range shapes {
 		microKernel(s)
 	}
@@ -24,6 +25,11 @@ func main() {
 	}
 	for _, rows := range []int{4, 6, 8} {
 		packTranspose(rows)
+	}
+	sparseRows()
+	finiteRows()
+	for _, t := range simd.Tiers {
+		sparseKernel(t)
 	}
 	Generate()
 	simd.CheckOutput()

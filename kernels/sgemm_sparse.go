@@ -1,0 +1,206 @@
+package kernels
+
+import "math"
+
+// The sparse path: when op(A) is mostly zeros (a batch of MNIST images is about 81% zero
+// pixels, and the first layer's forward product and weight gradient both take it as A),
+// Sgemm lists each row's nonzeros and adds only their products, instead of packing A and
+// multiplying its zeros. Each element of C is summed in the same order, with the same
+// multiply-adds and the same write-back, as on the dense path, so the result is the same to
+// the bit. Skipping a zero would change 0*Inf and 0*NaN, which must give NaN: a B holding
+// Inf or NaN takes the dense path.
+
+// sparseKernels is one tier's sparse path.
+type sparseKernels struct {
+	// finite reports whether rows rows of cols floats (row stride ld) hold no Inf or NaN.
+	finite func(rows, cols int, b []float32, ld int) bool
+
+	// build lists the nonzeros of rows rows of k floats (row stride lda) as compressed
+	// rows: row r's columns are idx[start[r]:start[r+1]] in increasing order, its values the
+	// same range of val. idx and val need rows*k+sparseSlack entries, start rows+1.
+	build func(rows, k int, a []float32, lda int, start, idx []int32, val []float32)
+
+	// multiply computes rows rows of C from compressed rows of a k-step block of A, for
+	// j < cols <= width:
+	//
+	//	acc := 0, or sums[r*width+j] when carry&carryIn
+	//	acc += val[t] * b[idx[t]*ldb+j] for t in [start[r], start[r+1]), in order
+	//	sums[r*width+j] = acc when carry&carryOut, else c[r*ldc+j] = alpha*acc + beta*c[r*ldc+j]
+	//
+	// with beta == 0 not reading C. The rows must come from build with this k.
+	multiply func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32)
+	width int // columns of C per multiply call
+
+	// steps is how many steps of k one multiply call covers: steps x width floats of B
+	// stay in L1 while every row of a block uses them.
+	steps int
+}
+
+// The bits of multiply's carry argument.
+const (
+	carryIn  = 1 // start each row's sums from sums, not zero
+	carryOut = 2 // leave them in sums, not written back to C
+)
+
+// sparseSlack is the room build needs past the last nonzero: the assembly stores eight
+// entries at a time.
+const sparseSlack = 8
+
+// The sparse path is taken when sampling op(A) finds at most maxSparseDensity of it nonzero,
+// for products of at least minSparseWork multiply-adds (below it, sampling costs more than it
+// can save) and at least minSparseCols columns of C (each nonzero's row of B is read in place,
+// and a short row costs as much to find as to use). B must not be transposed: its rows are
+// then the contiguous runs the path reads.
+const (
+	maxSparseDensity = 0.3
+	minSparseWork    = 1 << 16
+	minSparseCols    = 64
+	sparseSamples    = 32 // rows, and floats in each, that sparseDensity looks at
+)
+
+// sparseWorth reports whether p should take the sparse path, and the estimated fraction
+// of op(A) that is nonzero.
+func sparseWorth(g *gemmConfig, p *gemmProblem) (bool, float64) {
+	if p.transB || p.n < minSparseCols || float64(p.m)*float64(p.n)*float64(p.k) < minSparseWork {
+		return false, 1
+	}
+	d := sparseDensity(p)
+	return d <= maxSparseDensity && g.sparse.finite(p.k, p.n, p.b, p.ldb), d
+}
+
+// sparseDensity estimates the fraction of op(A) that is not zero from up to
+// sparseSamples x sparseSamples floats spread evenly over A (NaN counts as nonzero).
+func sparseDensity(p *gemmProblem) float64 {
+	rows, cols := stored(p.transA, p.m, p.k)
+	sr, sc := min(rows, sparseSamples), min(cols, sparseSamples)
+	step := cols / sc
+	nonzero := 0
+	for i := 0; i < sr; i++ {
+		row := p.a[i*rows/sr*p.lda:][:cols]
+		for j := 0; j < sc; j++ {
+			if row[j*step] != 0 {
+				nonzero++
+			}
+		}
+	}
+	return float64(nonzero) / float64(sr*sc)
+}
+
+// gemmSparseSerial computes one problem on the calling goroutine by the sparse path, with
+// the dense path's blocking of k, so that each element's sum is split where the dense path
+// splits it: for each kc-step block of op(A)'s columns and mc-row block of its rows, list
+// the nonzeros of each run of s.steps columns, then multiply them into C, s.width columns at
+// a time, carrying each row's sums from one run to the next.
+func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
+	s := &g.sparse
+	for pc := 0; pc < p.k; pc += g.kc {
+		kc := min(g.kc, p.k-pc)
+		beta := p.beta
+		if pc > 0 {
+			beta = 1 // later k blocks add to what the first one wrote
+		}
+		runs := ceilDiv(kc, s.steps)
+		for ic := 0; ic < p.m; ic += g.mc {
+			mc := min(g.mc, p.m-ic)
+			var rows []float32 // op(A)[ic:ic+mc, pc:pc+kc], with row stride ld
+			ld := p.lda
+			if p.transA {
+				// op(A)[ic+i][pc+q] is A[(pc+q)*lda+ic+i]: transpose the block, so that
+				// its rows are contiguous, with the packer (mc steps of kc floats).
+				buf.a = grow(buf.a, mc*kc)
+				g.pack(buf.a, p.a[pc*p.lda+ic:], p.lda, mc, kc, kc, false)
+				rows, ld = buf.a, kc
+			} else {
+				rows = p.a[ic*p.lda+pc:]
+			}
+			// Run u's rows: buf.start[u*(mc+1):], buf.idx and buf.val [u*size:].
+			size := mc*s.steps + sparseSlack
+			buf.start = grow(buf.start, runs*(mc+1))
+			buf.idx = grow(buf.idx, runs*size)
+			buf.val = grow(buf.val, runs*size)
+			buf.sums = grow(buf.sums, mc*s.width)
+			for u := 0; u < runs; u++ {
+				q := u * s.steps
+				s.build(mc, min(s.steps, kc-q), rows[q:], ld, buf.start[u*(mc+1):], buf.idx[u*size:], buf.val[u*size:])
+			}
+			for jc := 0; jc < p.n; jc += s.width {
+				for u := 0; u < runs; u++ {
+					q := u * s.steps
+					carry := 0
+					if u > 0 {
+						carry |= carryIn
+					}
+					if u < runs-1 {
+						carry |= carryOut
+					}
+					s.multiply(mc, buf.start[u*(mc+1):], buf.idx[u*size:], buf.val[u*size:],
+						p.b[(pc+q)*p.ldb+jc:], p.ldb, min(s.steps, kc-q), buf.sums, carry,
+						p.c[ic*p.ldc+jc:], p.ldc, min(s.width, p.n-jc), p.alpha, beta)
+				}
+			}
+		}
+	}
+}
+
+// finiteRowsGeneric is sparseKernels.finite in plain Go.
+func finiteRowsGeneric(rows, cols int, b []float32, ld int) bool {
+	for r := 0; r < rows; r++ {
+		for _, v := range b[r*ld : r*ld+cols] {
+			if math.Float32bits(v)&0x7f800000 == 0x7f800000 { // exponent all ones: Inf or NaN
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// sparseRowsGeneric is sparseKernels.build in plain Go.
+func sparseRowsGeneric(rows, k int, a []float32, lda int, start, idx []int32, val []float32) {
+	n := int32(0)
+	for r := 0; r < rows; r++ {
+		start[r] = n
+		for q, v := range a[r*lda : r*lda+k] {
+			if v != 0 { // NaN is listed too
+				idx[n], val[n] = int32(q), v
+				n++
+			}
+		}
+	}
+	start[rows] = n
+}
+
+// sgemmSparseGeneric is sparseKernels.multiply in plain Go, summing and writing back as
+// sgemmTileGeneric does.
+func sgemmSparseGeneric(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
+	for r := 0; r < rows; r++ {
+		acc := sums[r*sparseWidthGeneric:][:cols]
+		if carry&carryIn == 0 {
+			clear(acc)
+		}
+		for t := start[r]; t < start[r+1]; t++ {
+			v, row := val[t], b[int(idx[t])*ldb:][:cols]
+			for j, x := range row {
+				acc[j] += v * x
+			}
+		}
+		if carry&carryOut != 0 {
+			continue
+		}
+		row := c[r*ldc:][:cols]
+		for j := range row {
+			if beta == 0 {
+				row[j] = alpha * acc[j]
+			} else {
+				row[j] = alpha*acc[j] + beta*row[j]
+			}
+		}
+	}
+}
+
+const sparseWidthGeneric, sparseStepsGeneric = 64, 64
+
+// sparseCost is what runGemm counts a multiply-add of the sparse path as, in dense ones:
+// it reads its row of B from L1 or L2 in place, where the dense kernel reuses registers.
+const sparseCost = 4

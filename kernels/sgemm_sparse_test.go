@@ -1,0 +1,237 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// sparseMatrix returns rows x cols floats (row stride ld, padding NaN) of which about the
+// fraction zeros are zero and the rest random in [-1, 1).
+func sparseMatrix(r *rand.Rand, rows, cols, ld int, zeros float64) []float32 {
+	s := make([]float32, max(0, (rows-1)*ld+cols))
+	for i := range s {
+		switch {
+		case i%ld >= cols:
+			s[i] = float32(math.NaN())
+		case r.Float64() >= zeros:
+			s[i] = r.Float32()*2 - 1
+		}
+	}
+	return s
+}
+
+// TestSgemmSparseShapes runs products whose A is 85% zeros, which Sgemm gives to the sparse
+// path, against the float64 reference with guards around C and NaN in C when beta is 0:
+// sizes across the build's row blocks (mc), the multiply's column chunks (every remainder of
+// a vector) and its runs of k steps, and k across kc blocks.
+func TestSgemmSparseShapes(t *testing.T) {
+	ms := []int{1, 2, 7, 32, 33, 150, 200}
+	ns := []int{64, 65, 72, 127, 128, 129, 200, 255}
+	ks := []int{1, 3, 63, 64, 65, 256, 257, 784}
+	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 0.25}, {1, 0.25}, {2, 0}}
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(61, 62))
+		i := 0
+		for _, m := range ms {
+			for _, n := range ns {
+				for _, k := range ks {
+					if testing.Short() && m*n*k > 1<<19 {
+						continue
+					}
+					s := scalars[i%len(scalars)]
+					i++
+					checkGemmCase(t, r, gemmCase{transA: i%2 == 1, m: m, n: n, k: k, alpha: s[0], beta: s[1],
+						padA: i % 3, padB: (i / 3) % 2, padC: i % 4, floats: i%3 == 0, zeros: 0.85})
+				}
+			}
+		}
+	})
+}
+
+// TestSparseMatchesDense: on every tier, the sparse path gives the dense path's bits, for
+// every width of C up to past two of the multiply's column chunks (every unrolled variant of
+// the assembly), both layouts of A, and k across runs of steps and kc blocks.
+func TestSparseMatchesDense(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		g := impl().gemm
+		r := rand.New(rand.NewPCG(63, 64))
+		scalars := [][2]float32{{1, 0}, {-0.5, 0.25}, {1, 1}, {2, 0}}
+		for n := 1; n <= 2*g.sparse.width+3; n++ {
+			for _, transA := range []bool{false, true} {
+				m, k := 1+r.IntN(40), 1+r.IntN(600)
+				if n%7 == 0 {
+					m = 140 + r.IntN(60) // two row blocks
+				}
+				aRows, aCols := stored(transA, m, k)
+				lda := aCols + r.IntN(3)
+				s := scalars[n%len(scalars)]
+				p := gemmProblem{transA: transA, m: m, n: n, k: k, alpha: s[0], beta: s[1],
+					a: sparseMatrix(r, aRows, aCols, lda, 0.8), lda: lda,
+					b: sparseMatrix(r, k, n, n+1, 0), ldb: n + 1,
+					c: sparseMatrix(r, m, n, n+2, 0), ldc: n + 2}
+				dense := p
+				dense.c = append([]float32(nil), p.c...)
+				gemmSerial(g, &dense, new(packBuffers))
+				gemmSparseSerial(g, &p, new(packBuffers))
+				for i := range p.c {
+					if got, want := p.c[i], dense.c[i]; math.Float32bits(got) != math.Float32bits(want) &&
+						!(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) { // the padding
+						t.Fatalf("%dx%dx%d transA=%v: C[%d] = %v by the sparse path, %v by the dense one",
+							m, n, k, transA, i, got, want)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestSgemmSparseSpecialValues: NaN and Inf in a sparse A reach C as on the dense path, and
+// a B holding Inf or NaN is not given to the sparse path (a skipped zero of A times Inf must
+// still make NaN).
+func TestSgemmSparseSpecialValues(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(65, 66))
+		m, n, k := 32, 64, 200
+		for _, c := range []struct {
+			name   string
+			aValue float32 // written into A at (3, 17)
+			bValue float32 // written into B at row 18, where A's column is all zero
+		}{
+			{"NaN in A", float32(math.NaN()), 1},
+			{"Inf in A", float32(math.Inf(-1)), 1},
+			{"Inf in B", 1, float32(math.Inf(1))},
+			{"NaN in B", 1, float32(math.NaN())},
+		} {
+			a := sparseMatrix(r, m, k, k, 0.9)
+			b := sparseMatrix(r, k, n, n, 0)
+			for i := 0; i < m; i++ {
+				a[i*k+18] = 0
+			}
+			a[3*k+17] = c.aValue
+			b[18*n+5] = c.bValue
+			p := gemmProblem{m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, c: make([]float32, m*n), ldc: n}
+			if ok, _ := sparseWorth(impl().gemm, &p); ok != (c.bValue == 1) {
+				t.Errorf("%s: sparseWorth = %v", c.name, ok)
+			}
+			want := p
+			want.c = make([]float32, m*n)
+			gemmSerial(impl().gemm, &want, new(packBuffers))
+			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, p.c, n)
+			for i := range p.c {
+				got, w := p.c[i], want.c[i]
+				if math.Float32bits(got) != math.Float32bits(w) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) {
+					t.Fatalf("%s: C[%d] = %v, the dense path gives %v", c.name, i, got, w)
+				}
+			}
+		}
+	})
+}
+
+// TestSparseWorth checks which products take the sparse path.
+func TestSparseWorth(t *testing.T) {
+	r := rand.New(rand.NewPCG(67, 68))
+	problem := func(transA, transB bool, m, n, k int, zeros float64) *gemmProblem {
+		aRows, aCols := stored(transA, m, k)
+		bRows, bCols := stored(transB, k, n)
+		return &gemmProblem{transA: transA, transB: transB, m: m, n: n, k: k, alpha: 1,
+			a: sparseMatrix(r, aRows, aCols, aCols, zeros), lda: aCols,
+			b: sparseMatrix(r, bRows, bCols, bCols, 0), ldb: bCols, c: make([]float32, m*n), ldc: n}
+	}
+	for _, c := range []struct {
+		name string
+		p    *gemmProblem
+		want bool
+	}{
+		{"MLP forward, 81% zeros", problem(false, false, 32, 128, 784, 0.81), true},
+		{"MLP weight gradient, 81% zeros", problem(true, false, 784, 128, 32, 0.81), true},
+		{"dense A", problem(false, false, 32, 128, 784, 0), false},
+		{"half zeros", problem(false, false, 32, 128, 784, 0.5), false},
+		{"B transposed", problem(false, true, 32, 128, 784, 0.9), false},
+		{"narrow C", problem(false, false, 256, 32, 784, 0.9), false},
+		{"small product", problem(false, false, 4, 16, 64, 0.9), false},
+	} {
+		for _, name := range Available() {
+			g := tierByName(t, name).gemm
+			if got, _ := sparseWorth(g, c.p); got != c.want {
+				t.Errorf("%s, %s: sparseWorth = %v, want %v", name, c.name, got, c.want)
+			}
+		}
+	}
+}
+
+func tierByName(t *testing.T, name string) *tier {
+	for _, tr := range available {
+		if tr.name == name {
+			return tr
+		}
+	}
+	t.Fatalf("no tier %q", name)
+	return nil
+}
+
+// TestSparseHelpersMatchGeneric checks each tier's row lister and finiteness check against
+// the Go ones: every length up to 70 (every tail), -0 counted as zero, NaN listed, denormals
+// listed, and nothing written more than sparseSlack-1 entries past the last nonzero.
+func TestSparseHelpersMatchGeneric(t *testing.T) {
+	r := rand.New(rand.NewPCG(69, 70))
+	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), 1e-40, float32(math.Inf(1)), -2}
+	for _, name := range Available() {
+		s := tierByName(t, name).gemm.sparse
+		for k := 1; k <= 70; k++ {
+			for rows := 1; rows <= 3; rows++ {
+				ld := k + r.IntN(3)
+				a := sparseMatrix(r, rows, k, ld, 0.7)
+				for i := 0; i < 3; i++ {
+					a[r.IntN(len(a))] = specials[r.IntN(len(specials))]
+				}
+				for i := range a {
+					if i%ld >= k {
+						a[i] = 5 // padding: must not be listed
+					}
+				}
+				const guard = -7
+				start, idx, val := make([]int32, rows+2), make([]int32, rows*k+sparseSlack+4), make([]float32, rows*k+sparseSlack+4)
+				for i := range idx {
+					idx[i], val[i] = guard, guard
+				}
+				start[rows+1] = guard
+				wantStart, wantIdx, wantVal := make([]int32, rows+1), make([]int32, rows*k), make([]float32, rows*k)
+				sparseRowsGeneric(rows, k, a, ld, wantStart, wantIdx, wantVal)
+				s.build(rows, k, a, ld, start, idx, val)
+				n := int(wantStart[rows])
+				for i := 0; i <= rows; i++ {
+					if start[i] != wantStart[i] {
+						t.Fatalf("%s k=%d rows=%d: start[%d] = %d, want %d", name, k, rows, i, start[i], wantStart[i])
+					}
+				}
+				if start[rows+1] != guard {
+					t.Fatalf("%s k=%d: start written past rows+1", name, k)
+				}
+				for i := 0; i < n; i++ {
+					if idx[i] != wantIdx[i] || math.Float32bits(val[i]) != math.Float32bits(wantVal[i]) {
+						t.Fatalf("%s k=%d rows=%d: entry %d = (%d, %v), want (%d, %v)", name, k, rows, i, idx[i], val[i], wantIdx[i], wantVal[i])
+					}
+				}
+				for i := n + sparseSlack - 1; i < len(idx); i++ {
+					if idx[i] != guard || val[i] != guard {
+						t.Fatalf("%s k=%d rows=%d: entry %d, past the slack, was written", name, k, rows, i)
+					}
+				}
+
+				b := sparseMatrix(r, rows, k, ld, 0)
+				if got, want := s.finite(rows, k, b, ld), finiteRowsGeneric(rows, k, b, ld); got != want || !got {
+					t.Fatalf("%s k=%d: finite = %v, generic %v, on finite rows", name, k, got, want)
+				}
+				for _, bad := range []float32{float32(math.Inf(-1)), float32(math.NaN())} {
+					at := r.IntN(rows)*ld + r.IntN(k)
+					b[at] = bad
+					if s.finite(rows, k, b, ld) {
+						t.Fatalf("%s k=%d: finite missed %v at %d", name, k, bad, at)
+					}
+					b[at] = 1
+				}
+			}
+		}
+	}
+}
