@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/lanesml/lanes/datasets/mnist"
 	"github.com/lanesml/lanes/kernels"
 	"github.com/lanesml/lanes/nn"
 	"github.com/lanesml/lanes/tensor"
@@ -57,3 +58,43 @@ func BenchmarkTrainStepThreads(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTrainStepMNIST is BenchmarkTrainStep on batches of the real MNIST training set
+// (81% zero pixels, which the first layer's products skip; random inputs have none), at
+// batch 32 and 128, on every tier: BenchmarkTrainStepMNIST/<tier>/batch<N>, samples/s. It
+// is skipped when the MNIST files cannot be found (see mnist.Locate).
+func BenchmarkTrainStepMNIST(b *testing.B) {
+	dir, err := mnist.Locate()
+	if err != nil {
+		b.Skip(err)
+	}
+	train, _, err := mnist.Load(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const steps = 256
+	forEachTier(b, func(b *testing.B) {
+		for _, batch := range []int{32, 128} {
+			b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+				data := firstSamples{train, steps * batch}
+				m := mlp()
+				cfg := nn.FitConfig{Epochs: 1, BatchSize: batch}
+				for b.Loop() {
+					m.Epoch = 0
+					if _, err := m.Fit(b.Context(), data, cfg); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(steps*batch*b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	})
+}
+
+// firstSamples is the first n samples of a dataset.
+type firstSamples struct {
+	nn.Dataset
+	n int
+}
+
+func (f firstSamples) Len() int { return f.n }

@@ -26,7 +26,7 @@ func runGemm(g *gemmConfig, p *gemmProblem) {
 	workers := min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
 	rowParts, colParts := gemmGrid(g, p, workers)
 	if sparse {
-		rowParts, colParts = min(workers, ceilDiv(p.m, g.mr)), 1
+		rowParts, colParts = min(workers, p.m), 1
 	}
 	if rowParts*colParts <= 1 {
 		buf := packPool.Get().(*packBuffers)
@@ -95,10 +95,15 @@ type gemmJob struct {
 var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
 
 // block returns part's share of the problem: one cell of the rowParts x colParts grid, each
-// side a contiguous run of whole register tiles.
+// side a contiguous run of whole register tiles (on the sparse path, of rows: it has no
+// tiles).
 func (j *gemmJob) block(part int) gemmProblem {
 	p := j.whole
-	lo, hi := span(part/j.colParts, j.rowParts, p.m, j.cfg.mr)
+	rowTile := j.cfg.mr
+	if j.sparse {
+		rowTile = 1
+	}
+	lo, hi := span(part/j.colParts, j.rowParts, p.m, rowTile)
 	p.m = hi - lo
 	p.c = p.c[lo*p.ldc:]
 	if p.transA {
