@@ -5325,8 +5325,6 @@ chunk:
 	VMOVUPS   (R10), Y4
 	VCMPPS    $0x04, Y0, Y4, Y5
 	VMOVMSKPS Y5, R12
-	TESTL     R12, R12
-	JZ        chunkDone
 	MOVQ      R12, R13
 	SHLQ      $0x05, R13
 	VMOVDQU   (R8)(R13*1), Y5
@@ -5336,12 +5334,10 @@ chunk:
 	VMOVDQU   Y5, (SI)(R9*4)
 	POPCNTL   R12, R12
 	ADDQ      R12, R9
-
-chunkDone:
-	VPADDD Y1, Y3, Y3
-	ADDQ   $0x20, R10
-	SUBQ   $0x08, R11
-	JMP    chunk
+	VPADDD    Y1, Y3, Y3
+	ADDQ      $0x20, R10
+	SUBQ      $0x08, R11
+	JMP       chunk
 
 tail:
 	TESTQ      R11, R11
@@ -5349,8 +5345,6 @@ tail:
 	VMASKMOVPS (R10), Y2, Y4
 	VCMPPS     $0x04, Y0, Y4, Y5
 	VMOVMSKPS  Y5, R10
-	TESTL      R10, R10
-	JZ         tailDone
 	MOVQ       R10, R11
 	SHLQ       $0x05, R11
 	VMOVDQU    (R8)(R11*1), Y5
@@ -5361,7 +5355,6 @@ tail:
 	POPCNTL    R10, R10
 	ADDQ       R10, R9
 
-tailDone:
 rowDone:
 	ADDQ DX, CX
 	DECQ AX
@@ -5624,10 +5617,10 @@ summed0true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store0true
 
 entry0true:
-	CMPQ         R12, R13
-	JGE          store0true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -5635,7 +5628,8 @@ entry0true:
 	VMOVUPS.Z    (R14), K1, Z4
 	VFMADD231PS  Z4, Z3, Z2
 	INCQ         R12
-	JMP          entry0true
+	CMPQ         R12, R13
+	JL           entry0true
 
 store0true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -5699,17 +5693,18 @@ summed1false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store1false
 
 entry1false:
-	CMPQ         R12, R13
-	JGE          store1false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
 	VBROADCASTSS (BX)(R12*4), Z3
 	VFMADD231PS  (R14), Z3, Z2
 	INCQ         R12
-	JMP          entry1false
+	CMPQ         R12, R13
+	JL           entry1false
 
 store1false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -5774,10 +5769,10 @@ summed1true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store1true
 
 entry1true:
-	CMPQ         R12, R13
-	JGE          store1true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -5786,7 +5781,8 @@ entry1true:
 	VMOVUPS.Z    64(R14), K1, Z5
 	VFMADD231PS  Z5, Z4, Z3
 	INCQ         R12
-	JMP          entry1true
+	CMPQ         R12, R13
+	JL           entry1true
 
 store1true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -5856,10 +5852,10 @@ summed2false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store2false
 
 entry2false:
-	CMPQ         R12, R13
-	JGE          store2false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -5867,7 +5863,8 @@ entry2false:
 	VFMADD231PS  (R14), Z4, Z2
 	VFMADD231PS  64(R14), Z4, Z3
 	INCQ         R12
-	JMP          entry2false
+	CMPQ         R12, R13
+	JL           entry2false
 
 store2false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -5938,10 +5935,10 @@ summed2true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store2true
 
 entry2true:
-	CMPQ         R12, R13
-	JGE          store2true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -5951,7 +5948,8 @@ entry2true:
 	VMOVUPS.Z    128(R14), K1, Z6
 	VFMADD231PS  Z6, Z5, Z4
 	INCQ         R12
-	JMP          entry2true
+	CMPQ         R12, R13
+	JL           entry2true
 
 store2true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6027,10 +6025,10 @@ summed3false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store3false
 
 entry3false:
-	CMPQ         R12, R13
-	JGE          store3false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6039,7 +6037,8 @@ entry3false:
 	VFMADD231PS  64(R14), Z5, Z3
 	VFMADD231PS  128(R14), Z5, Z4
 	INCQ         R12
-	JMP          entry3false
+	CMPQ         R12, R13
+	JL           entry3false
 
 store3false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6116,10 +6115,10 @@ summed3true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store3true
 
 entry3true:
-	CMPQ         R12, R13
-	JGE          store3true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6130,7 +6129,8 @@ entry3true:
 	VMOVUPS.Z    192(R14), K1, Z7
 	VFMADD231PS  Z7, Z6, Z5
 	INCQ         R12
-	JMP          entry3true
+	CMPQ         R12, R13
+	JL           entry3true
 
 store3true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6212,10 +6212,10 @@ summed4false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store4false
 
 entry4false:
-	CMPQ         R12, R13
-	JGE          store4false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6225,7 +6225,8 @@ entry4false:
 	VFMADD231PS  128(R14), Z6, Z4
 	VFMADD231PS  192(R14), Z6, Z5
 	INCQ         R12
-	JMP          entry4false
+	CMPQ         R12, R13
+	JL           entry4false
 
 store4false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6308,10 +6309,10 @@ summed4true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store4true
 
 entry4true:
-	CMPQ         R12, R13
-	JGE          store4true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6323,7 +6324,8 @@ entry4true:
 	VMOVUPS.Z    256(R14), K1, Z8
 	VFMADD231PS  Z8, Z7, Z6
 	INCQ         R12
-	JMP          entry4true
+	CMPQ         R12, R13
+	JL           entry4true
 
 store4true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6411,10 +6413,10 @@ summed5false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store5false
 
 entry5false:
-	CMPQ         R12, R13
-	JGE          store5false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6425,7 +6427,8 @@ entry5false:
 	VFMADD231PS  192(R14), Z7, Z5
 	VFMADD231PS  256(R14), Z7, Z6
 	INCQ         R12
-	JMP          entry5false
+	CMPQ         R12, R13
+	JL           entry5false
 
 store5false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6514,10 +6517,10 @@ summed5true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store5true
 
 entry5true:
-	CMPQ         R12, R13
-	JGE          store5true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6530,7 +6533,8 @@ entry5true:
 	VMOVUPS.Z    320(R14), K1, Z9
 	VFMADD231PS  Z9, Z8, Z7
 	INCQ         R12
-	JMP          entry5true
+	CMPQ         R12, R13
+	JL           entry5true
 
 store5true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6624,10 +6628,10 @@ summed6false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store6false
 
 entry6false:
-	CMPQ         R12, R13
-	JGE          store6false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6639,7 +6643,8 @@ entry6false:
 	VFMADD231PS  256(R14), Z8, Z6
 	VFMADD231PS  320(R14), Z8, Z7
 	INCQ         R12
-	JMP          entry6false
+	CMPQ         R12, R13
+	JL           entry6false
 
 store6false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6734,10 +6739,10 @@ summed6true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store6true
 
 entry6true:
-	CMPQ         R12, R13
-	JGE          store6true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6751,7 +6756,8 @@ entry6true:
 	VMOVUPS.Z    384(R14), K1, Z10
 	VFMADD231PS  Z10, Z9, Z8
 	INCQ         R12
-	JMP          entry6true
+	CMPQ         R12, R13
+	JL           entry6true
 
 store6true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6851,10 +6857,10 @@ summed7false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store7false
 
 entry7false:
-	CMPQ         R12, R13
-	JGE          store7false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6867,7 +6873,8 @@ entry7false:
 	VFMADD231PS  320(R14), Z9, Z7
 	VFMADD231PS  384(R14), Z9, Z8
 	INCQ         R12
-	JMP          entry7false
+	CMPQ         R12, R13
+	JL           entry7false
 
 store7false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -6968,10 +6975,10 @@ summed7true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store7true
 
 entry7true:
-	CMPQ         R12, R13
-	JGE          store7true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -6986,7 +6993,8 @@ entry7true:
 	VMOVUPS.Z    448(R14), K1, Z11
 	VFMADD231PS  Z11, Z10, Z9
 	INCQ         R12
-	JMP          entry7true
+	CMPQ         R12, R13
+	JL           entry7true
 
 store7true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7092,10 +7100,10 @@ summed8false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store8false
 
 entry8false:
-	CMPQ         R12, R13
-	JGE          store8false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7109,7 +7117,8 @@ entry8false:
 	VFMADD231PS  384(R14), Z10, Z8
 	VFMADD231PS  448(R14), Z10, Z9
 	INCQ         R12
-	JMP          entry8false
+	CMPQ         R12, R13
+	JL           entry8false
 
 store8false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7310,10 +7319,10 @@ summed0true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store0true
 
 entry0true:
-	CMPQ         R12, R13
-	JGE          store0true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7321,7 +7330,8 @@ entry0true:
 	VMASKMOVPS   (R14), Y0, Y5
 	VFMADD231PS  Y5, Y4, Y3
 	INCQ         R12
-	JMP          entry0true
+	CMPQ         R12, R13
+	JL           entry0true
 
 store0true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7385,17 +7395,18 @@ summed1false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store1false
 
 entry1false:
-	CMPQ         R12, R13
-	JGE          store1false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
 	VBROADCASTSS (BX)(R12*4), Y3
 	VFMADD231PS  (R14), Y3, Y2
 	INCQ         R12
-	JMP          entry1false
+	CMPQ         R12, R13
+	JL           entry1false
 
 store1false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7460,10 +7471,10 @@ summed1true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store1true
 
 entry1true:
-	CMPQ         R12, R13
-	JGE          store1true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7472,7 +7483,8 @@ entry1true:
 	VMASKMOVPS   32(R14), Y0, Y6
 	VFMADD231PS  Y6, Y5, Y4
 	INCQ         R12
-	JMP          entry1true
+	CMPQ         R12, R13
+	JL           entry1true
 
 store1true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7542,10 +7554,10 @@ summed2false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store2false
 
 entry2false:
-	CMPQ         R12, R13
-	JGE          store2false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7553,7 +7565,8 @@ entry2false:
 	VFMADD231PS  (R14), Y4, Y2
 	VFMADD231PS  32(R14), Y4, Y3
 	INCQ         R12
-	JMP          entry2false
+	CMPQ         R12, R13
+	JL           entry2false
 
 store2false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7624,10 +7637,10 @@ summed2true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store2true
 
 entry2true:
-	CMPQ         R12, R13
-	JGE          store2true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7637,7 +7650,8 @@ entry2true:
 	VMASKMOVPS   64(R14), Y0, Y7
 	VFMADD231PS  Y7, Y6, Y5
 	INCQ         R12
-	JMP          entry2true
+	CMPQ         R12, R13
+	JL           entry2true
 
 store2true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7713,10 +7727,10 @@ summed3false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store3false
 
 entry3false:
-	CMPQ         R12, R13
-	JGE          store3false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7725,7 +7739,8 @@ entry3false:
 	VFMADD231PS  32(R14), Y5, Y3
 	VFMADD231PS  64(R14), Y5, Y4
 	INCQ         R12
-	JMP          entry3false
+	CMPQ         R12, R13
+	JL           entry3false
 
 store3false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7802,10 +7817,10 @@ summed3true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store3true
 
 entry3true:
-	CMPQ         R12, R13
-	JGE          store3true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7816,7 +7831,8 @@ entry3true:
 	VMASKMOVPS   96(R14), Y0, Y8
 	VFMADD231PS  Y8, Y7, Y6
 	INCQ         R12
-	JMP          entry3true
+	CMPQ         R12, R13
+	JL           entry3true
 
 store3true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7898,10 +7914,10 @@ summed4false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store4false
 
 entry4false:
-	CMPQ         R12, R13
-	JGE          store4false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -7911,7 +7927,8 @@ entry4false:
 	VFMADD231PS  64(R14), Y6, Y4
 	VFMADD231PS  96(R14), Y6, Y5
 	INCQ         R12
-	JMP          entry4false
+	CMPQ         R12, R13
+	JL           entry4false
 
 store4false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -7994,10 +8011,10 @@ summed4true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store4true
 
 entry4true:
-	CMPQ         R12, R13
-	JGE          store4true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8009,7 +8026,8 @@ entry4true:
 	VMASKMOVPS   128(R14), Y0, Y9
 	VFMADD231PS  Y9, Y8, Y7
 	INCQ         R12
-	JMP          entry4true
+	CMPQ         R12, R13
+	JL           entry4true
 
 store4true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8097,10 +8115,10 @@ summed5false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store5false
 
 entry5false:
-	CMPQ         R12, R13
-	JGE          store5false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8111,7 +8129,8 @@ entry5false:
 	VFMADD231PS  96(R14), Y7, Y5
 	VFMADD231PS  128(R14), Y7, Y6
 	INCQ         R12
-	JMP          entry5false
+	CMPQ         R12, R13
+	JL           entry5false
 
 store5false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8200,10 +8219,10 @@ summed5true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store5true
 
 entry5true:
-	CMPQ         R12, R13
-	JGE          store5true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8216,7 +8235,8 @@ entry5true:
 	VMASKMOVPS   160(R14), Y0, Y10
 	VFMADD231PS  Y10, Y9, Y8
 	INCQ         R12
-	JMP          entry5true
+	CMPQ         R12, R13
+	JL           entry5true
 
 store5true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8310,10 +8330,10 @@ summed6false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store6false
 
 entry6false:
-	CMPQ         R12, R13
-	JGE          store6false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8325,7 +8345,8 @@ entry6false:
 	VFMADD231PS  128(R14), Y8, Y6
 	VFMADD231PS  160(R14), Y8, Y7
 	INCQ         R12
-	JMP          entry6false
+	CMPQ         R12, R13
+	JL           entry6false
 
 store6false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8420,10 +8441,10 @@ summed6true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store6true
 
 entry6true:
-	CMPQ         R12, R13
-	JGE          store6true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8437,7 +8458,8 @@ entry6true:
 	VMASKMOVPS   192(R14), Y0, Y11
 	VFMADD231PS  Y11, Y10, Y9
 	INCQ         R12
-	JMP          entry6true
+	CMPQ         R12, R13
+	JL           entry6true
 
 store6true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8537,10 +8559,10 @@ summed7false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store7false
 
 entry7false:
-	CMPQ         R12, R13
-	JGE          store7false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8553,7 +8575,8 @@ entry7false:
 	VFMADD231PS  160(R14), Y9, Y7
 	VFMADD231PS  192(R14), Y9, Y8
 	INCQ         R12
-	JMP          entry7false
+	CMPQ         R12, R13
+	JL           entry7false
 
 store7false:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8654,10 +8677,10 @@ summed7true:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store7true
 
 entry7true:
-	CMPQ         R12, R13
-	JGE          store7true
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8672,7 +8695,8 @@ entry7true:
 	VMASKMOVPS   224(R14), Y0, Y12
 	VFMADD231PS  Y12, Y11, Y10
 	INCQ         R12
-	JMP          entry7true
+	CMPQ         R12, R13
+	JL           entry7true
 
 store7true:
 	TESTQ   $0x00000002, carry+56(FP)
@@ -8778,10 +8802,10 @@ summed8false:
 	MOVLQSX (CX), R12
 	MOVLQSX 4(CX), R13
 	ADDQ    $0x04, CX
+	CMPQ    R12, R13
+	JGE     store8false
 
 entry8false:
-	CMPQ         R12, R13
-	JGE          store8false
 	MOVLQSX      (DX)(R12*4), R14
 	IMULQ        DI, R14
 	ADDQ         SI, R14
@@ -8795,7 +8819,8 @@ entry8false:
 	VFMADD231PS  192(R14), Y10, Y8
 	VFMADD231PS  224(R14), Y10, Y9
 	INCQ         R12
-	JMP          entry8false
+	CMPQ         R12, R13
+	JL           entry8false
 
 store8false:
 	TESTQ   $0x00000002, carry+56(FP)

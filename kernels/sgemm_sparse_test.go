@@ -172,7 +172,7 @@ func tierByName(t *testing.T, name string) *tier {
 
 // TestSparseHelpersMatchGeneric checks each tier's row lister and finiteness check against
 // the Go ones: every length up to 70 (every tail), -0 counted as zero, NaN listed, denormals
-// listed, and nothing written more than sparseSlack-1 entries past the last nonzero.
+// listed, and nothing written more than sparseSlack entries past the last nonzero.
 func TestSparseHelpersMatchGeneric(t *testing.T) {
 	r := rand.New(rand.NewPCG(69, 70))
 	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), 1e-40, float32(math.Inf(1)), -2}
@@ -213,7 +213,7 @@ func TestSparseHelpersMatchGeneric(t *testing.T) {
 						t.Fatalf("%s k=%d rows=%d: entry %d = (%d, %v), want (%d, %v)", name, k, rows, i, idx[i], val[i], wantIdx[i], wantVal[i])
 					}
 				}
-				for i := n + sparseSlack - 1; i < len(idx); i++ {
+				for i := n + sparseSlack; i < len(idx); i++ {
 					if idx[i] != guard || val[i] != guard {
 						t.Fatalf("%s k=%d rows=%d: entry %d, past the slack, was written", name, k, rows, i)
 					}
