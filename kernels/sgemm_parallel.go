@@ -2,47 +2,77 @@ package kernels
 
 import (
 	"sync"
+	"sync/atomic"
 )
 
 // minParallelWork is the smallest product, in multiply-adds, that is split across workers:
 // below it, handing a block to another goroutine costs more than it saves.
 const minParallelWork = 1 << 20
 
-// runGemm splits p into a fixed grid of blocks of C, one per worker, and computes them; the
+// runGemm computes p: by the sparse path when op(A) is mostly zeros (sgemm_sparse.go),
+// otherwise by the dense one.
+func runGemm(g *gemmConfig, p *gemmProblem) {
+	if ok, density := sparseWorth(p); ok && runSparse(g, p, density) {
+		return
+	}
+	runDense(g, p)
+}
+
+// workersFor is how many workers a product of work multiply-adds is worth.
+func workersFor(work float64) int {
+	return min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
+}
+
+// runDense splits p into a fixed grid of blocks of C, one per worker, and computes them; the
 // calling goroutine takes block 0. Each block is a whole sub-product of C with its own pack
 // buffers, and every element of C is summed in the same order whatever the split, so the
 // result does not depend on the number of workers.
-//
-// An A that is mostly zeros takes the sparse path (sgemm_sparse.go), cut along M only: each
-// worker lists the nonzeros of its own rows.
-func runGemm(g *gemmConfig, p *gemmProblem) {
-	work := float64(p.m) * float64(p.n) * float64(p.k) // multiply-adds; float64 cannot overflow
-	sparse, density := sparseWorth(g, p)
-	if sparse {
-		// A multiply-add of the sparse path reads its row of B from L2, not a packed
-		// sliver from L1: count each as sparseCost dense ones.
-		work *= density * sparseCost
-	}
-	workers := min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
-	rowParts, colParts := gemmGrid(g, p, workers)
-	if sparse {
-		rowParts, colParts = min(workers, p.m), 1
-	}
+func runDense(g *gemmConfig, p *gemmProblem) {
+	work := float64(p.m) * float64(p.n) * float64(p.k) // float64 cannot overflow
+	rowParts, colParts := gemmGrid(g, p, workersFor(work))
 	if rowParts*colParts <= 1 {
 		buf := packPool.Get().(*packBuffers)
-		if sparse {
-			gemmSparseSerial(g, p, buf)
-		} else {
-			gemmSerial(g, p, buf)
-		}
+		gemmSerial(g, p, buf)
 		packPool.Put(buf)
 		return
 	}
 	job := jobPool.Get().(*gemmJob)
-	job.cfg, job.whole, job.rowParts, job.colParts, job.sparse = g, *p, rowParts, colParts, sparse
+	job.cfg, job.whole, job.rowParts, job.colParts, job.sparse, job.checkB = g, *p, rowParts, colParts, false, false
 	runParallel(job, rowParts*colParts)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
+}
+
+// runSparse computes p by the sparse path, cut along M only (each worker lists the nonzeros
+// of its own rows), and reports true; or, when B holds Inf or NaN, reports false, leaving C
+// as it was or, when beta == 0, anything.
+//
+// Checking B reads all of it, so when the workers may overwrite C (beta == 0), each checks
+// a share of B's rows before its part, instead of the caller checking all of it first.
+func runSparse(g *gemmConfig, p *gemmProblem, density float64) bool {
+	// A multiply-add of the sparse path reads its row of B from L1 or L2 in place, where
+	// the dense kernel reuses registers: count each as sparseCost dense ones.
+	work := float64(p.m) * float64(p.n) * float64(p.k) * density * sparseCost
+	parts := min(workersFor(work), p.m)
+	shareCheck := parts > 1 && p.beta == 0
+	if !shareCheck && !g.sparse.finite(p.k, p.n, p.b, p.ldb) {
+		return false
+	}
+	if parts <= 1 {
+		buf := packPool.Get().(*packBuffers)
+		gemmSparseSerial(g, p, buf)
+		packPool.Put(buf)
+		return true
+	}
+	job := jobPool.Get().(*gemmJob)
+	job.cfg, job.whole, job.rowParts, job.colParts, job.sparse = g, *p, parts, 1, true
+	job.checkB = shareCheck
+	job.nonFinite.Store(false)
+	runParallel(job, parts)
+	ok := !job.nonFinite.Load()
+	job.whole = gemmProblem{}
+	jobPool.Put(job)
+	return ok
 }
 
 // gemmGrid chooses how many parts C is cut into along M (rowParts, in whole mr-row tiles)
@@ -90,6 +120,11 @@ type gemmJob struct {
 	whole              gemmProblem
 	rowParts, colParts int
 	sparse             bool // each part takes the sparse path
+
+	// checkB asks each sparse part to check its share of B's rows for Inf and NaN;
+	// nonFinite is set when one finds any.
+	checkB    bool
+	nonFinite atomic.Bool
 }
 
 var jobPool = sync.Pool{New: func() any { return new(gemmJob) }}
@@ -130,6 +165,14 @@ func span(i, parts, size, tile int) (lo, hi int) {
 }
 
 func (j *gemmJob) runPart(part int) {
+	if j.checkB {
+		w := &j.whole
+		lo, hi := span(part, j.rowParts, w.k, 1)
+		if hi > lo && !j.cfg.sparse.finite(hi-lo, w.n, w.b[lo*w.ldb:], w.ldb) {
+			j.nonFinite.Store(true)
+			return
+		}
+	}
 	p := j.block(part)
 	if p.m == 0 || p.n == 0 {
 		return

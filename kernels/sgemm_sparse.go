@@ -8,7 +8,7 @@ import "math"
 // multiplying its zeros. Each element of C is summed in the same order, with the same
 // multiply-adds and the same write-back, as on the dense path, so the result is the same to
 // the bit. Skipping a zero would change 0*Inf and 0*NaN, which must give NaN: a B holding
-// Inf or NaN takes the dense path.
+// Inf or NaN takes the dense path (see runSparse).
 
 // sparseKernels is one tier's sparse path.
 type sparseKernels struct {
@@ -59,14 +59,14 @@ const (
 	sparseSamples    = 32 // rows, and floats in each, that sparseDensity looks at
 )
 
-// sparseWorth reports whether p should take the sparse path, and the estimated fraction
-// of op(A) that is nonzero.
-func sparseWorth(g *gemmConfig, p *gemmProblem) (bool, float64) {
+// sparseWorth reports whether p's shape and A suit the sparse path (runSparse still checks
+// that B is finite), and the estimated fraction of op(A) that is nonzero.
+func sparseWorth(p *gemmProblem) (bool, float64) {
 	if p.transB || p.n < minSparseCols || float64(p.m)*float64(p.n)*float64(p.k) < minSparseWork {
 		return false, 1
 	}
 	d := sparseDensity(p)
-	return d <= maxSparseDensity && g.sparse.finite(p.k, p.n, p.b, p.ldb), d
+	return d <= maxSparseDensity, d
 }
 
 // sparseDensity estimates the fraction of op(A) that is not zero from up to
@@ -201,6 +201,5 @@ func sgemmSparseGeneric(rows int, start, idx []int32, val []float32, b []float32
 
 const sparseWidthGeneric, sparseStepsGeneric = 64, 64
 
-// sparseCost is what runGemm counts a multiply-add of the sparse path as, in dense ones:
-// it reads its row of B from L1 or L2 in place, where the dense kernel reuses registers.
+// sparseCost is what runSparse counts a multiply-add of the sparse path as, in dense ones.
 const sparseCost = 4

@@ -87,12 +87,14 @@ func TestSparseMatchesDense(t *testing.T) {
 }
 
 // TestSgemmSparseSpecialValues: NaN and Inf in a sparse A reach C as on the dense path, and
-// a B holding Inf or NaN is not given to the sparse path (a skipped zero of A times Inf must
-// still make NaN).
+// a B holding Inf or NaN is given back to the dense path (a skipped zero of A times Inf must
+// still make NaN), whether the caller checks B first (1 worker, or beta != 0) or each worker
+// checks a share of it (several workers and beta == 0).
 func TestSgemmSparseSpecialValues(t *testing.T) {
+	defer SetThreads(0)
 	forEachTier(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(65, 66))
-		m, n, k := 32, 64, 200
+		m, n, k := 256, 128, 784
 		for _, c := range []struct {
 			name   string
 			aValue float32 // written into A at (3, 17)
@@ -103,25 +105,36 @@ func TestSgemmSparseSpecialValues(t *testing.T) {
 			{"Inf in B", 1, float32(math.Inf(1))},
 			{"NaN in B", 1, float32(math.NaN())},
 		} {
-			a := sparseMatrix(r, m, k, k, 0.9)
-			b := sparseMatrix(r, k, n, n, 0)
-			for i := 0; i < m; i++ {
-				a[i*k+18] = 0
-			}
-			a[3*k+17] = c.aValue
-			b[18*n+5] = c.bValue
-			p := gemmProblem{m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, c: make([]float32, m*n), ldc: n}
-			if ok, _ := sparseWorth(impl().gemm, &p); ok != (c.bValue == 1) {
-				t.Errorf("%s: sparseWorth = %v", c.name, ok)
-			}
-			want := p
-			want.c = make([]float32, m*n)
-			gemmSerial(impl().gemm, &want, new(packBuffers))
-			Sgemm(false, false, m, n, k, 1, a, k, b, n, 0, p.c, n)
-			for i := range p.c {
-				got, w := p.c[i], want.c[i]
-				if math.Float32bits(got) != math.Float32bits(w) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) {
-					t.Fatalf("%s: C[%d] = %v, the dense path gives %v", c.name, i, got, w)
+			for _, threads := range []int{1, 2} {
+				for _, beta := range []float32{0, 0.5} {
+					SetThreads(threads)
+					a := sparseMatrix(r, m, k, k, 0.9)
+					b := sparseMatrix(r, k, n, n, 0)
+					for i := 0; i < m; i++ {
+						a[i*k+18] = 0
+					}
+					a[3*k+17] = c.aValue
+					b[18*n+5] = c.bValue
+					p := gemmProblem{m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: beta,
+						c: sparseMatrix(r, m, n, n, 0), ldc: n}
+					want := p
+					want.c = append([]float32(nil), p.c...)
+					gemmSerial(impl().gemm, &want, new(packBuffers))
+					if ok, _ := sparseWorth(&p); !ok {
+						t.Fatalf("%s: the product does not take the sparse path", c.name)
+					}
+					probe := p
+					probe.c = append([]float32(nil), p.c...)
+					if ok := runSparse(impl().gemm, &probe, 0.1); ok != (c.bValue == 1) {
+						t.Errorf("%s, threads=%d, beta=%v: runSparse = %v", c.name, threads, beta, ok)
+					}
+					Sgemm(false, false, m, n, k, 1, a, k, b, n, beta, p.c, n)
+					for i := range p.c {
+						got, w := p.c[i], want.c[i]
+						if math.Float32bits(got) != math.Float32bits(w) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) {
+							t.Fatalf("%s, threads=%d, beta=%v: C[%d] = %v, the dense path gives %v", c.name, threads, beta, i, got, w)
+						}
+					}
 				}
 			}
 		}
@@ -149,13 +162,10 @@ func TestSparseWorth(t *testing.T) {
 		{"half zeros", problem(false, false, 32, 128, 784, 0.5), false},
 		{"B transposed", problem(false, true, 32, 128, 784, 0.9), false},
 		{"narrow C", problem(false, false, 256, 32, 784, 0.9), false},
-		{"small product", problem(false, false, 4, 16, 64, 0.9), false},
+		{"small product", problem(false, false, 4, 64, 64, 0.9), false},
 	} {
-		for _, name := range Available() {
-			g := tierByName(t, name).gemm
-			if got, _ := sparseWorth(g, c.p); got != c.want {
-				t.Errorf("%s, %s: sparseWorth = %v, want %v", name, c.name, got, c.want)
-			}
+		if got, _ := sparseWorth(c.p); got != c.want {
+			t.Errorf("%s: sparseWorth = %v, want %v", c.name, got, c.want)
 		}
 	}
 }
