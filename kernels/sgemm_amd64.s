@@ -5315,9 +5315,9 @@ row:
 	JZ    done
 	MOVL  R9, (BX)
 	ADDQ  $0x04, BX
+	VPXOR Y3, Y3, Y3
 	MOVQ  CX, R10
 	MOVQ  k+8(FP), R11
-	VPXOR Y3, Y3, Y3
 
 chunk:
 	CMPQ      R11, $0x08
@@ -5341,7 +5341,7 @@ chunk:
 
 tail:
 	TESTQ      R11, R11
-	JZ         rowDone
+	JZ         next
 	VMASKMOVPS (R10), Y2, Y4
 	VCMPPS     $0x04, Y0, Y4, Y5
 	VMOVMSKPS  Y5, R10
@@ -5349,13 +5349,14 @@ tail:
 	SHLQ       $0x05, R11
 	VMOVDQU    (R8)(R11*1), Y5
 	VPERMPS    Y4, Y5, Y4
-	VPADDD     Y3, Y5, Y3
+	VPADDD     Y3, Y5, Y5
 	VMOVUPS    Y4, (DI)(R9*4)
-	VMOVDQU    Y3, (SI)(R9*4)
+	VMOVDQU    Y5, (SI)(R9*4)
 	POPCNTL    R10, R10
 	ADDQ       R10, R9
+	VPADDD     Y1, Y3, Y3
 
-rowDone:
+next:
 	ADDQ DX, CX
 	DECQ AX
 	JMP  row

@@ -112,37 +112,15 @@ func sparseRows() {
 		ADDQ(bitsReg, n)
 	}
 
-	Label("row")
-	TESTQ(rows, rows)
-	JZ(LabelRef("done"))
-	MOVL(n.As32(), Mem{Base: start})
-	ADDQ(U8(4), start)
-	p, left := GP64(), GP64()
-	MOVQ(a, p)
-	Load(Param("k"), left)
 	steps := YMM()
-	VPXOR(steps, steps, steps)
-	Label("chunk")
-	CMPQ(left, U8(8))
-	JB(LabelRef("tail"))
-	v := YMM()
-	VMOVUPS(Mem{Base: p}, v)
-	compress(v, steps)
-	VPADDD(eight, steps, steps)
-	ADDQ(U8(32), p)
-	SUBQ(U8(8), left)
-	JMP(LabelRef("chunk"))
-	Label("tail")
-	TESTQ(left, left)
-	JZ(LabelRef("rowDone"))
-	last := YMM()
-	mask.LoadMasked(Mem{Base: p}, last) // lanes past k read as zero and are not listed
-	compress(last, steps)
-	Label("rowDone")
-	ADDQ(lda, a)
-	DECQ(rows)
-	JMP(LabelRef("row"))
-	Label("done")
+	rowChunks(rows, a, lda, "k", mask, 1, func() {
+		MOVL(n.As32(), Mem{Base: start})
+		ADDQ(U8(4), start)
+		VPXOR(steps, steps, steps)
+	}, func(v VecVirtual) {
+		compress(v, steps)
+		VPADDD(eight, steps, steps)
+	})
 	MOVL(n.As32(), Mem{Base: start})
 	VZEROUPPER()
 	RET()
@@ -325,8 +303,8 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 //	for r := 0; r < rows; r++ { for j := 0; j < cols; j++ { if !finite(b[r*ld+j]) { return false } } }
 //	return true
 //
-// A float is Inf or NaN when its exponent bits are all ones. Four vectors a pass; it uses 256-bit AVX2 only, so
-// the AVX-512 tier calls it too.
+// A float is Inf or NaN when its exponent bits are all ones. Four vectors a pass; it uses
+// 256-bit AVX2 only, so the AVX-512 tier calls it too.
 func finiteRows() {
 	TEXT("finiteRowsAVX2", NOSPLIT, "func(rows, cols int, b *float32, ld int) bool")
 	Pragma("noescape")
@@ -348,29 +326,46 @@ func finiteRows() {
 		VPCMPEQD(exponent, x, x)
 		VPOR(x, bad, bad) // one dependent OR a vector: the loads and compares run ahead
 	}
+	rowChunks(rows, b, ld, "cols", mask, 4, func() {}, check)
+	ok := GP8()
+	VPTEST(bad, bad)
+	SETEQ(ok)
+	VZEROUPPER()
+	Store(ok, ReturnIndex(0))
+	RET()
+}
+
+// rowChunks emits a loop over rows rows (rows counts down; a, the first row's address,
+// moves on by ld bytes a row) of the number of floats in argument cols. Each row starts
+// with startRow, then body gets its floats eight at a time, unroll vectors a pass while
+// that many are left, and last the row's tail with mask, its lanes past the row zero.
+func rowChunks(rows, a, ld GPVirtual, cols string, mask simd.Mask, unroll int, startRow func(), body func(v VecVirtual)) {
 	Label("row")
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
+	startRow()
 	p, left := GP64(), GP64()
-	MOVQ(b, p)
-	Load(Param("cols"), left)
-	Label("chunks")
-	CMPQ(left, U8(32))
-	JB(LabelRef("chunk"))
-	for u := 0; u < 4; u++ {
-		x := YMM()
-		VMOVUPS(Mem{Base: p}.Offset(32*u), x)
-		check(x)
+	MOVQ(a, p)
+	Load(Param(cols), left)
+	if unroll > 1 {
+		Label("chunks")
+		CMPQ(left, U8(8*unroll))
+		JB(LabelRef("chunk"))
+		for u := 0; u < unroll; u++ {
+			v := YMM()
+			VMOVUPS(Mem{Base: p}.Offset(32*u), v)
+			body(v)
+		}
+		ADDQ(U8(32*unroll), p)
+		SUBQ(U8(8*unroll), left)
+		JMP(LabelRef("chunks"))
 	}
-	ADDQ(U8(128), p)
-	SUBQ(U8(32), left)
-	JMP(LabelRef("chunks"))
 	Label("chunk")
 	CMPQ(left, U8(8))
 	JB(LabelRef("tail"))
-	x := YMM()
-	VMOVUPS(Mem{Base: p}, x)
-	check(x)
+	v := YMM()
+	VMOVUPS(Mem{Base: p}, v)
+	body(v)
 	ADDQ(U8(32), p)
 	SUBQ(U8(8), left)
 	JMP(LabelRef("chunk"))
@@ -378,17 +373,11 @@ func finiteRows() {
 	TESTQ(left, left)
 	JZ(LabelRef("next"))
 	last := YMM()
-	mask.LoadMasked(Mem{Base: p}, last) // lanes past cols read as zero: finite
-	check(last)
+	mask.LoadMasked(Mem{Base: p}, last)
+	body(last)
 	Label("next")
-	ADDQ(ld, b)
+	ADDQ(ld, a)
 	DECQ(rows)
 	JMP(LabelRef("row"))
 	Label("done")
-	ok := GP8()
-	VPTEST(bad, bad)
-	SETEQ(ok)
-	VZEROUPPER()
-	Store(ok, ReturnIndex(0))
-	RET()
 }
