@@ -52,6 +52,11 @@ const sparseSlack = 8
 // can save) and at least minSparseCols columns of C (each nonzero's row of B is read in place,
 // and a short row costs as much to find as to use). B must not be transposed: its rows are
 // then the contiguous runs the path reads.
+//
+// Measured on the development machine (avx2, 1 thread, pinned, 2026-11-29), sparse against
+// dense, us: with 20% of A nonzero, 32x128x784 60 vs 137, 256^3 261 vs 476, 256^3 with A^T
+// 263 vs 561, but 256x16x256 54 vs 41 and 256x32x256 59 vs 70; with 40%, 256^3 505 vs 471
+// and 256x32x256 91 vs 71; with 60%, every shape ties or loses (256^3: 793 vs 479).
 const (
 	maxSparseDensity = 0.3
 	minSparseWork    = 1 << 16
