@@ -47,26 +47,27 @@ func runDense(g *gemmConfig, p *gemmProblem) {
 // of its own rows), and reports true; or, when B holds Inf or NaN, reports false, leaving C
 // as it was or, when beta == 0, anything.
 //
-// Checking B reads all of it, so when the workers may overwrite C (beta == 0), each checks
-// a share of B's rows before its part, instead of the caller checking all of it first.
+// When beta == 0, C is not an input, so each worker checks B block by block as it uses it
+// (while the block is in cache anyway) and a bad B sends the product back to the dense path,
+// which overwrites C. Otherwise the caller checks all of B before C is touched.
 func runSparse(g *gemmConfig, p *gemmProblem, density float64) bool {
 	// A multiply-add of the sparse path reads its row of B from L1 or L2 in place, where
 	// the dense kernel reuses registers: count each as sparseCost dense ones.
 	work := float64(p.m) * float64(p.n) * float64(p.k) * density * sparseCost
 	parts := min(workersFor(work), p.m)
-	shareCheck := parts > 1 && p.beta == 0
-	if !shareCheck && !g.sparse.finite(p.k, p.n, p.b, p.ldb) {
+	checkAsUsed := p.beta == 0
+	if !checkAsUsed && !g.sparse.finite(p.k, p.n, p.b, p.ldb) {
 		return false
 	}
 	if parts <= 1 {
 		buf := packPool.Get().(*packBuffers)
-		gemmSparseSerial(g, p, buf)
+		ok := gemmSparseSerial(g, p, buf, checkAsUsed)
 		packPool.Put(buf)
-		return true
+		return ok
 	}
 	job := jobPool.Get().(*gemmJob)
 	job.cfg, job.whole, job.rowParts, job.colParts, job.sparse = g, *p, parts, 1, true
-	job.checkB = shareCheck
+	job.checkB = checkAsUsed
 	job.nonFinite.Store(false)
 	runParallel(job, parts)
 	ok := !job.nonFinite.Load()
@@ -121,7 +122,7 @@ type gemmJob struct {
 	rowParts, colParts int
 	sparse             bool // each part takes the sparse path
 
-	// checkB asks each sparse part to check its share of B's rows for Inf and NaN;
+	// checkB asks each sparse part to check the blocks of B it uses for Inf and NaN;
 	// nonFinite is set when one finds any.
 	checkB    bool
 	nonFinite atomic.Bool
@@ -165,21 +166,15 @@ func span(i, parts, size, tile int) (lo, hi int) {
 }
 
 func (j *gemmJob) runPart(part int) {
-	if j.checkB {
-		w := &j.whole
-		lo, hi := span(part, j.rowParts, w.k, 1)
-		if hi > lo && !j.cfg.sparse.finite(hi-lo, w.n, w.b[lo*w.ldb:], w.ldb) {
-			j.nonFinite.Store(true)
-			return
-		}
-	}
 	p := j.block(part)
 	if p.m == 0 || p.n == 0 {
 		return
 	}
 	buf := packPool.Get().(*packBuffers)
 	if j.sparse {
-		gemmSparseSerial(j.cfg, &p, buf)
+		if !gemmSparseSerial(j.cfg, &p, buf, j.checkB) {
+			j.nonFinite.Store(true)
+		}
 	} else {
 		gemmSerial(j.cfg, &p, buf)
 	}

@@ -97,7 +97,11 @@ func sparseDensity(p *gemmProblem) float64 {
 // splits it: for each kc-step block of op(A)'s columns and mc-row block of its rows, list
 // the nonzeros of each run of s.steps columns, then multiply them into C, s.width columns at
 // a time, carrying each row's sums from one run to the next.
-func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
+//
+// With checkB, it checks each block of B for Inf and NaN just before its first use (while it
+// is being brought into cache anyway) and reports false on the first bad one, having written
+// part of C; otherwise it reports true.
+func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bool) bool {
 	s := &g.sparse
 	for pc := 0; pc < p.k; pc += g.kc {
 		kc := min(g.kc, p.k-pc)
@@ -132,6 +136,11 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 			for jc := 0; jc < p.n; jc += s.width {
 				for u := 0; u < runs; u++ {
 					q := u * s.steps
+					b := p.b[(pc+q)*p.ldb+jc:]
+					steps, cols := min(s.steps, kc-q), min(s.width, p.n-jc)
+					if checkB && ic == 0 && !s.finite(steps, cols, b, p.ldb) {
+						return false // (every block of B is used with ic == 0)
+					}
 					carry := 0
 					if u > 0 {
 						carry |= carryIn
@@ -140,12 +149,12 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 						carry |= carryOut
 					}
 					s.multiply(mc, buf.start[u*(mc+1):], buf.idx[u*size:], buf.val[u*size:],
-						p.b[(pc+q)*p.ldb+jc:], p.ldb, min(s.steps, kc-q), buf.sums, carry,
-						p.c[ic*p.ldc+jc:], p.ldc, min(s.width, p.n-jc), p.alpha, beta)
+						b, p.ldb, steps, buf.sums, carry, p.c[ic*p.ldc+jc:], p.ldc, cols, p.alpha, beta)
 				}
 			}
 		}
 	}
+	return true
 }
 
 // finiteRowsGeneric is sparseKernels.finite in plain Go.

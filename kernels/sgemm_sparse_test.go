@@ -73,7 +73,7 @@ func TestSparseMatchesDense(t *testing.T) {
 				dense := p
 				dense.c = append([]float32(nil), p.c...)
 				gemmSerial(g, &dense, new(packBuffers))
-				gemmSparseSerial(g, &p, new(packBuffers))
+				gemmSparseSerial(g, &p, new(packBuffers), false)
 				for i := range p.c {
 					if got, want := p.c[i], dense.c[i]; math.Float32bits(got) != math.Float32bits(want) &&
 						!(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) { // the padding
