@@ -8,16 +8,20 @@ import (
 )
 
 // FuzzSgemm checks shapes, transposes, strides and scalars against the float64 reference on
-// every tier (small-integer data, so results must match exactly).
+// every tier (small-integer data, so results must match exactly). Bits 4-5 of scalars make
+// A mostly zeros, so that wide enough products take the sparse path.
 func FuzzSgemm(f *testing.F) {
 	f.Add(uint8(32), uint8(10), uint8(128), false, false, uint8(0), uint8(0), uint8(0), uint8(0), uint64(1))
 	f.Add(uint8(7), uint8(17), uint8(3), true, true, uint8(1), uint8(2), uint8(3), uint8(5), uint64(2))
 	f.Add(uint8(0), uint8(5), uint8(0), true, false, uint8(0), uint8(1), uint8(0), uint8(2), uint64(3))
+	f.Add(uint8(32), uint8(128), uint8(200), false, false, uint8(0), uint8(0), uint8(0), uint8(0x20), uint64(4))
+	f.Add(uint8(200), uint8(65), uint8(32), true, false, uint8(1), uint8(0), uint8(2), uint8(0x35), uint64(5))
 	f.Fuzz(func(t *testing.T, m, n, k uint8, ta, tb bool, padA, padB, padC, scalars uint8, seed uint64) {
 		alphas := []float32{1, -0.5, 0, 2}
 		betas := []float32{0, 1, 0.25, -1}
+		zeros := []float64{0, 0.5, 0.85, 0.97}
 		tc := gemmCase{transA: ta, transB: tb, m: int(m), n: int(n), k: int(k),
-			alpha: alphas[scalars%4], beta: betas[scalars/4%4],
+			alpha: alphas[scalars%4], beta: betas[scalars/4%4], zeros: zeros[scalars/16%4],
 			padA: int(padA % 8), padB: int(padB % 8), padC: int(padC % 8)}
 		forEachTier(t, func(t *testing.T) {
 			checkGemmCase(t, rand.New(rand.NewPCG(seed, 0)), tc)
