@@ -90,11 +90,3 @@ func BenchmarkTrainStepMNIST(b *testing.B) {
 		}
 	})
 }
-
-// firstSamples is the first n samples of a dataset.
-type firstSamples struct {
-	nn.Dataset
-	n int
-}
-
-func (f firstSamples) Len() int { return f.n }
