@@ -88,7 +88,8 @@ func (g *gemmConfig) tileRuns(mc int, runs *[3]tileRun) []tileRun {
 //
 // When op(A) is mostly zeros (a batch of images with a dark background, say) and B is not
 // transposed, Sgemm lists A's nonzeros and skips the multiply-adds of its zeros; the result
-// is the same to the bit as without the shortcut (see sgemm_sparse.go).
+// is the same to the bit as without the shortcut, but for the sign of a zero that only
+// underflowing products can make (see sgemm_sparse.go).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)

@@ -6,9 +6,12 @@ import "math"
 // pixels, and the first layer's forward product and weight gradient both take it as A),
 // Sgemm lists each row's nonzeros and adds only their products, instead of packing A and
 // multiplying its zeros. Each element of C is summed in the same order, with the same
-// multiply-adds and the same write-back, as on the dense path, so the result is the same to
-// the bit. Skipping a zero would change 0*Inf and 0*NaN, which must give NaN: a B holding
-// Inf or NaN takes the dense path (see runSparse).
+// multiply-adds and the same write-back, as on the dense path, and adding a zero product
+// changes no sum, so the result is the same to the bit, with one exception IEEE arithmetic
+// makes: a partial sum of exactly -0 (only products that underflow make one) becomes +0
+// when the dense path adds a zero product to it, so a zero in C may differ in sign.
+// Skipping a zero would also change 0*Inf and 0*NaN, which must give NaN: a B holding Inf
+// or NaN takes the dense path (see runSparse).
 
 // sparseKernels is one tier's sparse path.
 type sparseKernels struct {

@@ -140,7 +140,7 @@ func sparseRows() {
 //
 // each sum in the order of the listed columns, with the same multiply-adds and write-back
 // as the dense micro-kernel, so that skipping A's zeros changes no bit of C while B is
-// finite (beta == 0: C is not read). sums carries the partial sums of a row from one call
+// finite (but the sign of a zero: see kernels/sgemm_sparse.go) (beta == 0: C is not read). sums carries the partial sums of a row from one call
 // to the next, so that a long sum can be cut into blocks of B that stay in L1. B is read in
 // place, its last vector masked when cols is not a whole number of vectors.
 //
