@@ -9,7 +9,9 @@ const (
 	avx2MR, avx2NR, avx2ShortMR       = 6, 16, 4
 
 	// The sparse kernels' widths (8 vectors of C's row in registers), and the steps of k
-	// each call covers: 64 x 64 floats of B are 16 KB, half of Zen 3's L1.
+	// each call covers: on AVX2, 64 x 64 floats of B, 16 KB, half of Zen 3's 32 KB L1 (runs
+	// of 32, 48, 96 and 128 steps trained slower); on AVX-512, 64 x 128 floats, 32 KB of
+	// Zen 5's 48 KB (not measured: no AVX-512 machine yet).
 	avx512SparseWidth, avx2SparseWidth = 128, 64
 	avx512SparseSteps, avx2SparseSteps = 64, 64
 )
