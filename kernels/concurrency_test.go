@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// TestConcurrentCalls runs Sgemm and the vector kernels from many goroutines at once (the
-// worker pool shared, helpers claimed and released concurrently) and checks each result
-// against the same call made alone.
+// TestConcurrentCalls runs Sgemm (dense and sparse A) and the vector kernels from many
+// goroutines at once (the worker pool shared, helpers claimed and released concurrently) and
+// checks each result against the same call made alone.
 func TestConcurrentCalls(t *testing.T) {
 	defer SetThreads(0)
 	SetThreads(2)
@@ -25,12 +25,19 @@ func TestConcurrentCalls(t *testing.T) {
 	for i := range jobs {
 		j := &jobs[i]
 		j.m, j.n, j.k = 40+i*13, 64+i*7, 100+i*11
-		if i%4 == 0 {
+		if i%4 == 0 || i == 1 {
 			j.m, j.n, j.k = 256, 256, 256 // large enough to be split across helpers
 		}
 		j.a, j.b = make([]float32, j.m*j.k), make([]float32, j.k*j.n)
 		uniform(r, j.a)
 		uniform(r, j.b)
+		if i%2 == 1 { // A 85% zeros: the sparse path
+			for x := range j.a {
+				if r.IntN(100) < 85 {
+					j.a[x] = 0
+				}
+			}
+		}
 		j.want = make([]float32, j.m*j.n)
 		Sgemm(false, false, j.m, j.n, j.k, 1, j.a, j.k, j.b, j.n, 0, j.want, j.n)
 		j.logits = append([]float32(nil), j.want...)
