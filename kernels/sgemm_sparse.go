@@ -239,5 +239,9 @@ func sgemmSparseGeneric(rows int, start, idx []int32, val []float32, b []float32
 
 const sparseWidthGeneric, sparseStepsGeneric = 64, 64
 
-// sparseCost is what runSparse counts a multiply-add of the sparse path as, in dense ones.
+// sparseCost is what runSparse counts a multiply-add of the sparse path as, in dense ones,
+// when it decides how many workers a product is worth. Measured at 1 thread, one costs about
+// 2 (32x784x128 with 19% of A nonzero: 45 us for 0.6M multiply-adds, against 107 us for the
+// dense 3.2M); counting 4 splits the MLP's batch-32 products, which gain from 2 workers
+// (48-51 us against 66-69 us at 1, in one sitting), even in a sparser batch than average.
 const sparseCost = 4
