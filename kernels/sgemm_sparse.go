@@ -59,7 +59,9 @@ const sparseSlack = 8
 // Measured on the development machine (avx2, 1 thread, pinned, 2026-11-29), sparse against
 // dense, us: with 20% of A nonzero, 32x128x784 60 vs 137, 256^3 261 vs 476, 256^3 with A^T
 // 263 vs 561, but 256x16x256 54 vs 41 and 256x32x256 59 vs 70; with 40%, 256^3 505 vs 471
-// and 256x32x256 91 vs 71; with 60%, every shape ties or loses (256^3: 793 vs 479).
+// and 256x32x256 91 vs 71; with 60%, every shape ties or loses (256^3: 793 vs 479). At the
+// edge, 64 columns and 30% nonzero, the sparse path is level or ahead: 256x64x256 69-97 vs
+// 108-111, with A^T 117 vs 122-125, 1024x64x1024 1.82-1.94 ms vs 1.99-2.05, 64^3 5.8 vs 9.1.
 const (
 	maxSparseDensity = 0.3
 	minSparseWork    = 1 << 16
