@@ -79,9 +79,7 @@ type asmSparseKernel func(rows int, start, idx *int32, val *float32, b *float32,
 // checkedSparse wraps a sparse multiply kernel like checkedKernel does a dense one. The
 // column indices are below k and start rises because sparseRows built them so; the checks
 // cover the rest.
-func checkedSparse(width int, kernel asmSparseKernel) func(rows int, start, idx []int32,
-	val []float32, b []float32, ldb, k int, sums []float32, carry int, c []float32, ldc, cols int,
-	alpha, beta float32) {
+func checkedSparse(width int, kernel asmSparseKernel) sparseMultiply {
 	return func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
 		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
 		if rows < 1 || k < 1 || cols < 1 || cols > width || len(start) < rows+1 || start[0] < 0 ||

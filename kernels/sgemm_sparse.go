@@ -31,14 +31,16 @@ type sparseKernels struct {
 	//	sums[r*width+j] = acc when carry&carryOut, else c[r*ldc+j] = alpha*acc + beta*c[r*ldc+j]
 	//
 	// with beta == 0 not reading C. The rows must come from build with this k.
-	multiply func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
-		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32)
-	width int // columns of C per multiply call
+	multiply sparseMultiply
+	width    int // columns of C per multiply call
 
 	// steps is how many steps of k one multiply call covers: steps x width floats of B
 	// stay in L1 while every row of a block uses them.
 	steps int
 }
+
+type sparseMultiply func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32)
 
 // The bits of multiply's carry argument.
 const (

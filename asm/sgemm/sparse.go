@@ -158,33 +158,44 @@ func sparseKernel(t simd.Tier) {
 	ANDQ(U8(t.Lanes-1), tail)
 	mask := t.TailMask(tail)
 	// One copy of the loops per shape of the row: f whole vectors, and a partial one or not.
-	for f := 0; f <= sparseVectors; f++ {
-		for _, partial := range []bool{false, true} {
-			if f == 0 && !partial || f == sparseVectors && partial {
-				continue
-			}
-			next := fmt.Sprintf("not%d%v", f, partial)
-			CMPQ(full, U8(f))
-			JNE(LabelRef(next))
-			TESTQ(tail, tail)
-			if partial {
-				JNZ(LabelRef(fmt.Sprintf("rows%d%v", f, partial)))
-			} else {
-				JZ(LabelRef(fmt.Sprintf("rows%d%v", f, partial)))
-			}
-			Label(next)
+	for _, r := range sparseRowShapes() {
+		next, loop := fmt.Sprintf("not%d%v", r.full, r.partial), fmt.Sprintf("rows%d%v", r.full, r.partial)
+		CMPQ(full, U8(r.full))
+		JNE(LabelRef(next))
+		TESTQ(tail, tail)
+		if r.partial {
+			JNZ(LabelRef(loop))
+		} else {
+			JZ(LabelRef(loop))
 		}
+		Label(next)
 	}
 	VZEROUPPER() // cols == 0 or too wide: nothing to do (the Go caller never asks)
 	RET()
+	for _, r := range sparseRowShapes() {
+		sparseRowsLoop(t, r.full, r.partial, mask)
+	}
+}
+
+// rowShape is the shape of a row of C that sgemmSparse has a loop for: full whole vectors,
+// and a masked partial one after them or not.
+type rowShape struct {
+	full    int
+	partial bool
+}
+
+// sparseRowShapes lists every row shape from one partial vector to sparseVectors whole ones.
+func sparseRowShapes() []rowShape {
+	var shapes []rowShape
 	for f := 0; f <= sparseVectors; f++ {
-		for _, partial := range []bool{false, true} {
-			if f == 0 && !partial || f == sparseVectors && partial {
-				continue
-			}
-			sparseRowsLoop(t, f, partial, mask)
+		if f > 0 {
+			shapes = append(shapes, rowShape{f, false})
+		}
+		if f < sparseVectors {
+			shapes = append(shapes, rowShape{f, true})
 		}
 	}
+	return shapes
 }
 
 // sparseRowsLoop emits the row loop of sgemmSparse for rows of f whole vectors and, when
