@@ -87,7 +87,7 @@ func (g *gemmConfig) tileRuns(mc int, runs *[3]tileRun) []tileRun {
 // result is bit-identical from run to run; small ones stay on the calling goroutine.
 //
 // When op(A) is mostly zeros (a batch of images with a dark background, say) and B is not
-// transposed, Sgemm lists A's nonzeros and skips the multiply-adds of its zeros; the result
+// transposed, Sgemm marks A's nonzeros and skips the multiply-adds of its zeros; the result
 // is the same to the bit as without the shortcut, but for the sign of a zero that only
 // underflowing products can make (see sgemm_sparse.go).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
@@ -189,8 +189,8 @@ type packBuffers struct {
 	a, b []float32
 	runs [3]tileRun // the current block's tile runs, kept here so they cost no allocation
 
-	start, idx []int32 // the sparse path's compressed rows of A
-	val, sums  []float32
+	masks []uint64 // the sparse path's marks of A's nonzeros
+	sums  []float32
 }
 
 var packPool = sync.Pool{New: func() any { return new(packBuffers) }}

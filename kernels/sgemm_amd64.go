@@ -8,12 +8,8 @@ const (
 	avx512MR, avx512NR, avx512ShortMR = 12, 32, 8
 	avx2MR, avx2NR, avx2ShortMR       = 6, 16, 4
 
-	// The sparse kernels' widths (8 vectors of C's row in registers), and the steps of k
-	// each call covers: on AVX2, 64 x 64 floats of B, 16 KB, half of Zen 3's 32 KB L1 (runs
-	// of 32, 48, 96 and 128 steps trained slower); on AVX-512, 64 x 128 floats, 32 KB of
-	// Zen 5's 48 KB (not measured: no AVX-512 machine yet).
+	// The sparse kernels' widths: 8 vectors of C's row in registers.
 	avx512SparseWidth, avx2SparseWidth = 128, 64
-	avx512SparseSteps, avx2SparseSteps = 64, 64
 )
 
 // Cache blocking, per tier: a kc x nr sliver of B in L1, an mc x kc block of A in L2, a
@@ -29,13 +25,13 @@ var (
 	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 256, nc: 3072,
 		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2,
 		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
-		sparse: sparseKernels{finite: finiteRowsChecked, build: sparseRowsChecked, multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512),
-			width: avx512SparseWidth, steps: avx512SparseSteps}}
+		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
+			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth}}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2,
 		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
-		sparse: sparseKernels{finite: finiteRowsChecked, build: sparseRowsChecked, multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2),
-			width: avx2SparseWidth, steps: avx2SparseSteps}}
+		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
+			multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2), width: avx2SparseWidth}}
 )
 
 type asmGemmKernel func(tiles, k int, a *float32, aNext, aStride int, b *float32,
@@ -64,30 +60,37 @@ func finiteRowsChecked(rows, cols int, b []float32, ld int) bool {
 	return finiteRowsAVX2(rows, cols, &b[0], ld)
 }
 
-// sparseRowsChecked is sparseRowsAVX2 behind a proof that it stays inside its slices.
-func sparseRowsChecked(rows, k int, a []float32, lda int, start, idx []int32, val []float32) {
-	if rows < 1 || k < 1 || len(a) < (rows-1)*lda+k || len(start) < rows+1 ||
-		len(idx) < rows*k+sparseSlack || len(val) < rows*k+sparseSlack {
-		panic("kernels: internal error: sparse rows outside their slices")
+// sparseMasksChecked is sparseMasksAVX2 behind a proof that it stays inside its slices.
+func sparseMasksChecked(rows, k int, a []float32, lda int, masks []uint64, stride int) {
+	if rows < 1 || k < 1 || stride < ceilDiv(k, sparseSteps) || len(a) < (rows-1)*lda+k ||
+		len(masks) < (rows-1)*stride+ceilDiv(k, sparseSteps) {
+		panic("kernels: internal error: sparse masks outside their slices")
 	}
-	sparseRowsAVX2(rows, k, &a[0], lda, &start[0], &idx[0], &val[0])
+	sparseMasksAVX2(rows, k, &a[0], lda, &masks[0], stride)
 }
 
-type asmSparseKernel func(rows int, start, idx *int32, val *float32, b *float32, ldb int,
+type asmSparseKernel func(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int,
 	sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)
 
-// checkedSparse wraps a sparse multiply kernel like checkedKernel does a dense one. The
-// column indices are below k and start rises because sparseRows built them so; the checks
-// cover the rest.
+// checkedSparse wraps a sparse multiply kernel like checkedKernel does a dense one: besides
+// the slices' lengths, it checks that no mask marks a column at or past steps, since the
+// kernel reads A and B wherever a bit sends it.
 func checkedSparse(width int, kernel asmSparseKernel) sparseMultiply {
-	return func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+	return func(rows int, masks []uint64, stride int, a []float32, lda int, b []float32, ldb, steps int,
 		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
-		if rows < 1 || k < 1 || cols < 1 || cols > width || len(start) < rows+1 || start[0] < 0 ||
-			int(start[rows]) > min(len(idx), len(val)) || len(b) < (k-1)*ldb+cols ||
+		if rows < 1 || steps < 1 || steps > sparseSteps || cols < 1 || cols > width ||
+			len(masks) < (rows-1)*stride+1 || len(a) < (rows-1)*lda+steps || len(b) < (steps-1)*ldb+cols ||
 			len(sums) < rows*width || len(c) < (rows-1)*ldc+cols {
 			panic("kernels: internal error: sparse SGEMM rows outside their slices")
 		}
-		kernel(rows, &start[0], &idx[0], &val[0], &b[0], ldb, &sums[0], carry, &c[0], ldc, cols, alpha, beta)
+		if steps < sparseSteps {
+			for r := 0; r < rows; r++ {
+				if masks[r*stride]>>steps != 0 {
+					panic("kernels: internal error: sparse SGEMM mask past its run")
+				}
+			}
+		}
+		kernel(rows, &masks[0], stride, &a[0], lda, &b[0], ldb, &sums[0], carry, &c[0], ldc, cols, alpha, beta)
 	}
 }
 

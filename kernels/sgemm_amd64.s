@@ -22,2056 +22,6 @@ DATA tailMask<>+56(SB)/4, $0x00000000
 DATA tailMask<>+60(SB)/4, $0x00000000
 GLOBL tailMask<>(SB), RODATA|NOPTR, $64
 
-DATA compressTable<>+0(SB)/4, $0x00000000
-DATA compressTable<>+4(SB)/4, $0x00000000
-DATA compressTable<>+8(SB)/4, $0x00000000
-DATA compressTable<>+12(SB)/4, $0x00000000
-DATA compressTable<>+16(SB)/4, $0x00000000
-DATA compressTable<>+20(SB)/4, $0x00000000
-DATA compressTable<>+24(SB)/4, $0x00000000
-DATA compressTable<>+28(SB)/4, $0x00000000
-DATA compressTable<>+32(SB)/4, $0x00000000
-DATA compressTable<>+36(SB)/4, $0x00000000
-DATA compressTable<>+40(SB)/4, $0x00000000
-DATA compressTable<>+44(SB)/4, $0x00000000
-DATA compressTable<>+48(SB)/4, $0x00000000
-DATA compressTable<>+52(SB)/4, $0x00000000
-DATA compressTable<>+56(SB)/4, $0x00000000
-DATA compressTable<>+60(SB)/4, $0x00000000
-DATA compressTable<>+64(SB)/4, $0x00000001
-DATA compressTable<>+68(SB)/4, $0x00000000
-DATA compressTable<>+72(SB)/4, $0x00000000
-DATA compressTable<>+76(SB)/4, $0x00000000
-DATA compressTable<>+80(SB)/4, $0x00000000
-DATA compressTable<>+84(SB)/4, $0x00000000
-DATA compressTable<>+88(SB)/4, $0x00000000
-DATA compressTable<>+92(SB)/4, $0x00000000
-DATA compressTable<>+96(SB)/4, $0x00000000
-DATA compressTable<>+100(SB)/4, $0x00000001
-DATA compressTable<>+104(SB)/4, $0x00000000
-DATA compressTable<>+108(SB)/4, $0x00000000
-DATA compressTable<>+112(SB)/4, $0x00000000
-DATA compressTable<>+116(SB)/4, $0x00000000
-DATA compressTable<>+120(SB)/4, $0x00000000
-DATA compressTable<>+124(SB)/4, $0x00000000
-DATA compressTable<>+128(SB)/4, $0x00000002
-DATA compressTable<>+132(SB)/4, $0x00000000
-DATA compressTable<>+136(SB)/4, $0x00000000
-DATA compressTable<>+140(SB)/4, $0x00000000
-DATA compressTable<>+144(SB)/4, $0x00000000
-DATA compressTable<>+148(SB)/4, $0x00000000
-DATA compressTable<>+152(SB)/4, $0x00000000
-DATA compressTable<>+156(SB)/4, $0x00000000
-DATA compressTable<>+160(SB)/4, $0x00000000
-DATA compressTable<>+164(SB)/4, $0x00000002
-DATA compressTable<>+168(SB)/4, $0x00000000
-DATA compressTable<>+172(SB)/4, $0x00000000
-DATA compressTable<>+176(SB)/4, $0x00000000
-DATA compressTable<>+180(SB)/4, $0x00000000
-DATA compressTable<>+184(SB)/4, $0x00000000
-DATA compressTable<>+188(SB)/4, $0x00000000
-DATA compressTable<>+192(SB)/4, $0x00000001
-DATA compressTable<>+196(SB)/4, $0x00000002
-DATA compressTable<>+200(SB)/4, $0x00000000
-DATA compressTable<>+204(SB)/4, $0x00000000
-DATA compressTable<>+208(SB)/4, $0x00000000
-DATA compressTable<>+212(SB)/4, $0x00000000
-DATA compressTable<>+216(SB)/4, $0x00000000
-DATA compressTable<>+220(SB)/4, $0x00000000
-DATA compressTable<>+224(SB)/4, $0x00000000
-DATA compressTable<>+228(SB)/4, $0x00000001
-DATA compressTable<>+232(SB)/4, $0x00000002
-DATA compressTable<>+236(SB)/4, $0x00000000
-DATA compressTable<>+240(SB)/4, $0x00000000
-DATA compressTable<>+244(SB)/4, $0x00000000
-DATA compressTable<>+248(SB)/4, $0x00000000
-DATA compressTable<>+252(SB)/4, $0x00000000
-DATA compressTable<>+256(SB)/4, $0x00000003
-DATA compressTable<>+260(SB)/4, $0x00000000
-DATA compressTable<>+264(SB)/4, $0x00000000
-DATA compressTable<>+268(SB)/4, $0x00000000
-DATA compressTable<>+272(SB)/4, $0x00000000
-DATA compressTable<>+276(SB)/4, $0x00000000
-DATA compressTable<>+280(SB)/4, $0x00000000
-DATA compressTable<>+284(SB)/4, $0x00000000
-DATA compressTable<>+288(SB)/4, $0x00000000
-DATA compressTable<>+292(SB)/4, $0x00000003
-DATA compressTable<>+296(SB)/4, $0x00000000
-DATA compressTable<>+300(SB)/4, $0x00000000
-DATA compressTable<>+304(SB)/4, $0x00000000
-DATA compressTable<>+308(SB)/4, $0x00000000
-DATA compressTable<>+312(SB)/4, $0x00000000
-DATA compressTable<>+316(SB)/4, $0x00000000
-DATA compressTable<>+320(SB)/4, $0x00000001
-DATA compressTable<>+324(SB)/4, $0x00000003
-DATA compressTable<>+328(SB)/4, $0x00000000
-DATA compressTable<>+332(SB)/4, $0x00000000
-DATA compressTable<>+336(SB)/4, $0x00000000
-DATA compressTable<>+340(SB)/4, $0x00000000
-DATA compressTable<>+344(SB)/4, $0x00000000
-DATA compressTable<>+348(SB)/4, $0x00000000
-DATA compressTable<>+352(SB)/4, $0x00000000
-DATA compressTable<>+356(SB)/4, $0x00000001
-DATA compressTable<>+360(SB)/4, $0x00000003
-DATA compressTable<>+364(SB)/4, $0x00000000
-DATA compressTable<>+368(SB)/4, $0x00000000
-DATA compressTable<>+372(SB)/4, $0x00000000
-DATA compressTable<>+376(SB)/4, $0x00000000
-DATA compressTable<>+380(SB)/4, $0x00000000
-DATA compressTable<>+384(SB)/4, $0x00000002
-DATA compressTable<>+388(SB)/4, $0x00000003
-DATA compressTable<>+392(SB)/4, $0x00000000
-DATA compressTable<>+396(SB)/4, $0x00000000
-DATA compressTable<>+400(SB)/4, $0x00000000
-DATA compressTable<>+404(SB)/4, $0x00000000
-DATA compressTable<>+408(SB)/4, $0x00000000
-DATA compressTable<>+412(SB)/4, $0x00000000
-DATA compressTable<>+416(SB)/4, $0x00000000
-DATA compressTable<>+420(SB)/4, $0x00000002
-DATA compressTable<>+424(SB)/4, $0x00000003
-DATA compressTable<>+428(SB)/4, $0x00000000
-DATA compressTable<>+432(SB)/4, $0x00000000
-DATA compressTable<>+436(SB)/4, $0x00000000
-DATA compressTable<>+440(SB)/4, $0x00000000
-DATA compressTable<>+444(SB)/4, $0x00000000
-DATA compressTable<>+448(SB)/4, $0x00000001
-DATA compressTable<>+452(SB)/4, $0x00000002
-DATA compressTable<>+456(SB)/4, $0x00000003
-DATA compressTable<>+460(SB)/4, $0x00000000
-DATA compressTable<>+464(SB)/4, $0x00000000
-DATA compressTable<>+468(SB)/4, $0x00000000
-DATA compressTable<>+472(SB)/4, $0x00000000
-DATA compressTable<>+476(SB)/4, $0x00000000
-DATA compressTable<>+480(SB)/4, $0x00000000
-DATA compressTable<>+484(SB)/4, $0x00000001
-DATA compressTable<>+488(SB)/4, $0x00000002
-DATA compressTable<>+492(SB)/4, $0x00000003
-DATA compressTable<>+496(SB)/4, $0x00000000
-DATA compressTable<>+500(SB)/4, $0x00000000
-DATA compressTable<>+504(SB)/4, $0x00000000
-DATA compressTable<>+508(SB)/4, $0x00000000
-DATA compressTable<>+512(SB)/4, $0x00000004
-DATA compressTable<>+516(SB)/4, $0x00000000
-DATA compressTable<>+520(SB)/4, $0x00000000
-DATA compressTable<>+524(SB)/4, $0x00000000
-DATA compressTable<>+528(SB)/4, $0x00000000
-DATA compressTable<>+532(SB)/4, $0x00000000
-DATA compressTable<>+536(SB)/4, $0x00000000
-DATA compressTable<>+540(SB)/4, $0x00000000
-DATA compressTable<>+544(SB)/4, $0x00000000
-DATA compressTable<>+548(SB)/4, $0x00000004
-DATA compressTable<>+552(SB)/4, $0x00000000
-DATA compressTable<>+556(SB)/4, $0x00000000
-DATA compressTable<>+560(SB)/4, $0x00000000
-DATA compressTable<>+564(SB)/4, $0x00000000
-DATA compressTable<>+568(SB)/4, $0x00000000
-DATA compressTable<>+572(SB)/4, $0x00000000
-DATA compressTable<>+576(SB)/4, $0x00000001
-DATA compressTable<>+580(SB)/4, $0x00000004
-DATA compressTable<>+584(SB)/4, $0x00000000
-DATA compressTable<>+588(SB)/4, $0x00000000
-DATA compressTable<>+592(SB)/4, $0x00000000
-DATA compressTable<>+596(SB)/4, $0x00000000
-DATA compressTable<>+600(SB)/4, $0x00000000
-DATA compressTable<>+604(SB)/4, $0x00000000
-DATA compressTable<>+608(SB)/4, $0x00000000
-DATA compressTable<>+612(SB)/4, $0x00000001
-DATA compressTable<>+616(SB)/4, $0x00000004
-DATA compressTable<>+620(SB)/4, $0x00000000
-DATA compressTable<>+624(SB)/4, $0x00000000
-DATA compressTable<>+628(SB)/4, $0x00000000
-DATA compressTable<>+632(SB)/4, $0x00000000
-DATA compressTable<>+636(SB)/4, $0x00000000
-DATA compressTable<>+640(SB)/4, $0x00000002
-DATA compressTable<>+644(SB)/4, $0x00000004
-DATA compressTable<>+648(SB)/4, $0x00000000
-DATA compressTable<>+652(SB)/4, $0x00000000
-DATA compressTable<>+656(SB)/4, $0x00000000
-DATA compressTable<>+660(SB)/4, $0x00000000
-DATA compressTable<>+664(SB)/4, $0x00000000
-DATA compressTable<>+668(SB)/4, $0x00000000
-DATA compressTable<>+672(SB)/4, $0x00000000
-DATA compressTable<>+676(SB)/4, $0x00000002
-DATA compressTable<>+680(SB)/4, $0x00000004
-DATA compressTable<>+684(SB)/4, $0x00000000
-DATA compressTable<>+688(SB)/4, $0x00000000
-DATA compressTable<>+692(SB)/4, $0x00000000
-DATA compressTable<>+696(SB)/4, $0x00000000
-DATA compressTable<>+700(SB)/4, $0x00000000
-DATA compressTable<>+704(SB)/4, $0x00000001
-DATA compressTable<>+708(SB)/4, $0x00000002
-DATA compressTable<>+712(SB)/4, $0x00000004
-DATA compressTable<>+716(SB)/4, $0x00000000
-DATA compressTable<>+720(SB)/4, $0x00000000
-DATA compressTable<>+724(SB)/4, $0x00000000
-DATA compressTable<>+728(SB)/4, $0x00000000
-DATA compressTable<>+732(SB)/4, $0x00000000
-DATA compressTable<>+736(SB)/4, $0x00000000
-DATA compressTable<>+740(SB)/4, $0x00000001
-DATA compressTable<>+744(SB)/4, $0x00000002
-DATA compressTable<>+748(SB)/4, $0x00000004
-DATA compressTable<>+752(SB)/4, $0x00000000
-DATA compressTable<>+756(SB)/4, $0x00000000
-DATA compressTable<>+760(SB)/4, $0x00000000
-DATA compressTable<>+764(SB)/4, $0x00000000
-DATA compressTable<>+768(SB)/4, $0x00000003
-DATA compressTable<>+772(SB)/4, $0x00000004
-DATA compressTable<>+776(SB)/4, $0x00000000
-DATA compressTable<>+780(SB)/4, $0x00000000
-DATA compressTable<>+784(SB)/4, $0x00000000
-DATA compressTable<>+788(SB)/4, $0x00000000
-DATA compressTable<>+792(SB)/4, $0x00000000
-DATA compressTable<>+796(SB)/4, $0x00000000
-DATA compressTable<>+800(SB)/4, $0x00000000
-DATA compressTable<>+804(SB)/4, $0x00000003
-DATA compressTable<>+808(SB)/4, $0x00000004
-DATA compressTable<>+812(SB)/4, $0x00000000
-DATA compressTable<>+816(SB)/4, $0x00000000
-DATA compressTable<>+820(SB)/4, $0x00000000
-DATA compressTable<>+824(SB)/4, $0x00000000
-DATA compressTable<>+828(SB)/4, $0x00000000
-DATA compressTable<>+832(SB)/4, $0x00000001
-DATA compressTable<>+836(SB)/4, $0x00000003
-DATA compressTable<>+840(SB)/4, $0x00000004
-DATA compressTable<>+844(SB)/4, $0x00000000
-DATA compressTable<>+848(SB)/4, $0x00000000
-DATA compressTable<>+852(SB)/4, $0x00000000
-DATA compressTable<>+856(SB)/4, $0x00000000
-DATA compressTable<>+860(SB)/4, $0x00000000
-DATA compressTable<>+864(SB)/4, $0x00000000
-DATA compressTable<>+868(SB)/4, $0x00000001
-DATA compressTable<>+872(SB)/4, $0x00000003
-DATA compressTable<>+876(SB)/4, $0x00000004
-DATA compressTable<>+880(SB)/4, $0x00000000
-DATA compressTable<>+884(SB)/4, $0x00000000
-DATA compressTable<>+888(SB)/4, $0x00000000
-DATA compressTable<>+892(SB)/4, $0x00000000
-DATA compressTable<>+896(SB)/4, $0x00000002
-DATA compressTable<>+900(SB)/4, $0x00000003
-DATA compressTable<>+904(SB)/4, $0x00000004
-DATA compressTable<>+908(SB)/4, $0x00000000
-DATA compressTable<>+912(SB)/4, $0x00000000
-DATA compressTable<>+916(SB)/4, $0x00000000
-DATA compressTable<>+920(SB)/4, $0x00000000
-DATA compressTable<>+924(SB)/4, $0x00000000
-DATA compressTable<>+928(SB)/4, $0x00000000
-DATA compressTable<>+932(SB)/4, $0x00000002
-DATA compressTable<>+936(SB)/4, $0x00000003
-DATA compressTable<>+940(SB)/4, $0x00000004
-DATA compressTable<>+944(SB)/4, $0x00000000
-DATA compressTable<>+948(SB)/4, $0x00000000
-DATA compressTable<>+952(SB)/4, $0x00000000
-DATA compressTable<>+956(SB)/4, $0x00000000
-DATA compressTable<>+960(SB)/4, $0x00000001
-DATA compressTable<>+964(SB)/4, $0x00000002
-DATA compressTable<>+968(SB)/4, $0x00000003
-DATA compressTable<>+972(SB)/4, $0x00000004
-DATA compressTable<>+976(SB)/4, $0x00000000
-DATA compressTable<>+980(SB)/4, $0x00000000
-DATA compressTable<>+984(SB)/4, $0x00000000
-DATA compressTable<>+988(SB)/4, $0x00000000
-DATA compressTable<>+992(SB)/4, $0x00000000
-DATA compressTable<>+996(SB)/4, $0x00000001
-DATA compressTable<>+1000(SB)/4, $0x00000002
-DATA compressTable<>+1004(SB)/4, $0x00000003
-DATA compressTable<>+1008(SB)/4, $0x00000004
-DATA compressTable<>+1012(SB)/4, $0x00000000
-DATA compressTable<>+1016(SB)/4, $0x00000000
-DATA compressTable<>+1020(SB)/4, $0x00000000
-DATA compressTable<>+1024(SB)/4, $0x00000005
-DATA compressTable<>+1028(SB)/4, $0x00000000
-DATA compressTable<>+1032(SB)/4, $0x00000000
-DATA compressTable<>+1036(SB)/4, $0x00000000
-DATA compressTable<>+1040(SB)/4, $0x00000000
-DATA compressTable<>+1044(SB)/4, $0x00000000
-DATA compressTable<>+1048(SB)/4, $0x00000000
-DATA compressTable<>+1052(SB)/4, $0x00000000
-DATA compressTable<>+1056(SB)/4, $0x00000000
-DATA compressTable<>+1060(SB)/4, $0x00000005
-DATA compressTable<>+1064(SB)/4, $0x00000000
-DATA compressTable<>+1068(SB)/4, $0x00000000
-DATA compressTable<>+1072(SB)/4, $0x00000000
-DATA compressTable<>+1076(SB)/4, $0x00000000
-DATA compressTable<>+1080(SB)/4, $0x00000000
-DATA compressTable<>+1084(SB)/4, $0x00000000
-DATA compressTable<>+1088(SB)/4, $0x00000001
-DATA compressTable<>+1092(SB)/4, $0x00000005
-DATA compressTable<>+1096(SB)/4, $0x00000000
-DATA compressTable<>+1100(SB)/4, $0x00000000
-DATA compressTable<>+1104(SB)/4, $0x00000000
-DATA compressTable<>+1108(SB)/4, $0x00000000
-DATA compressTable<>+1112(SB)/4, $0x00000000
-DATA compressTable<>+1116(SB)/4, $0x00000000
-DATA compressTable<>+1120(SB)/4, $0x00000000
-DATA compressTable<>+1124(SB)/4, $0x00000001
-DATA compressTable<>+1128(SB)/4, $0x00000005
-DATA compressTable<>+1132(SB)/4, $0x00000000
-DATA compressTable<>+1136(SB)/4, $0x00000000
-DATA compressTable<>+1140(SB)/4, $0x00000000
-DATA compressTable<>+1144(SB)/4, $0x00000000
-DATA compressTable<>+1148(SB)/4, $0x00000000
-DATA compressTable<>+1152(SB)/4, $0x00000002
-DATA compressTable<>+1156(SB)/4, $0x00000005
-DATA compressTable<>+1160(SB)/4, $0x00000000
-DATA compressTable<>+1164(SB)/4, $0x00000000
-DATA compressTable<>+1168(SB)/4, $0x00000000
-DATA compressTable<>+1172(SB)/4, $0x00000000
-DATA compressTable<>+1176(SB)/4, $0x00000000
-DATA compressTable<>+1180(SB)/4, $0x00000000
-DATA compressTable<>+1184(SB)/4, $0x00000000
-DATA compressTable<>+1188(SB)/4, $0x00000002
-DATA compressTable<>+1192(SB)/4, $0x00000005
-DATA compressTable<>+1196(SB)/4, $0x00000000
-DATA compressTable<>+1200(SB)/4, $0x00000000
-DATA compressTable<>+1204(SB)/4, $0x00000000
-DATA compressTable<>+1208(SB)/4, $0x00000000
-DATA compressTable<>+1212(SB)/4, $0x00000000
-DATA compressTable<>+1216(SB)/4, $0x00000001
-DATA compressTable<>+1220(SB)/4, $0x00000002
-DATA compressTable<>+1224(SB)/4, $0x00000005
-DATA compressTable<>+1228(SB)/4, $0x00000000
-DATA compressTable<>+1232(SB)/4, $0x00000000
-DATA compressTable<>+1236(SB)/4, $0x00000000
-DATA compressTable<>+1240(SB)/4, $0x00000000
-DATA compressTable<>+1244(SB)/4, $0x00000000
-DATA compressTable<>+1248(SB)/4, $0x00000000
-DATA compressTable<>+1252(SB)/4, $0x00000001
-DATA compressTable<>+1256(SB)/4, $0x00000002
-DATA compressTable<>+1260(SB)/4, $0x00000005
-DATA compressTable<>+1264(SB)/4, $0x00000000
-DATA compressTable<>+1268(SB)/4, $0x00000000
-DATA compressTable<>+1272(SB)/4, $0x00000000
-DATA compressTable<>+1276(SB)/4, $0x00000000
-DATA compressTable<>+1280(SB)/4, $0x00000003
-DATA compressTable<>+1284(SB)/4, $0x00000005
-DATA compressTable<>+1288(SB)/4, $0x00000000
-DATA compressTable<>+1292(SB)/4, $0x00000000
-DATA compressTable<>+1296(SB)/4, $0x00000000
-DATA compressTable<>+1300(SB)/4, $0x00000000
-DATA compressTable<>+1304(SB)/4, $0x00000000
-DATA compressTable<>+1308(SB)/4, $0x00000000
-DATA compressTable<>+1312(SB)/4, $0x00000000
-DATA compressTable<>+1316(SB)/4, $0x00000003
-DATA compressTable<>+1320(SB)/4, $0x00000005
-DATA compressTable<>+1324(SB)/4, $0x00000000
-DATA compressTable<>+1328(SB)/4, $0x00000000
-DATA compressTable<>+1332(SB)/4, $0x00000000
-DATA compressTable<>+1336(SB)/4, $0x00000000
-DATA compressTable<>+1340(SB)/4, $0x00000000
-DATA compressTable<>+1344(SB)/4, $0x00000001
-DATA compressTable<>+1348(SB)/4, $0x00000003
-DATA compressTable<>+1352(SB)/4, $0x00000005
-DATA compressTable<>+1356(SB)/4, $0x00000000
-DATA compressTable<>+1360(SB)/4, $0x00000000
-DATA compressTable<>+1364(SB)/4, $0x00000000
-DATA compressTable<>+1368(SB)/4, $0x00000000
-DATA compressTable<>+1372(SB)/4, $0x00000000
-DATA compressTable<>+1376(SB)/4, $0x00000000
-DATA compressTable<>+1380(SB)/4, $0x00000001
-DATA compressTable<>+1384(SB)/4, $0x00000003
-DATA compressTable<>+1388(SB)/4, $0x00000005
-DATA compressTable<>+1392(SB)/4, $0x00000000
-DATA compressTable<>+1396(SB)/4, $0x00000000
-DATA compressTable<>+1400(SB)/4, $0x00000000
-DATA compressTable<>+1404(SB)/4, $0x00000000
-DATA compressTable<>+1408(SB)/4, $0x00000002
-DATA compressTable<>+1412(SB)/4, $0x00000003
-DATA compressTable<>+1416(SB)/4, $0x00000005
-DATA compressTable<>+1420(SB)/4, $0x00000000
-DATA compressTable<>+1424(SB)/4, $0x00000000
-DATA compressTable<>+1428(SB)/4, $0x00000000
-DATA compressTable<>+1432(SB)/4, $0x00000000
-DATA compressTable<>+1436(SB)/4, $0x00000000
-DATA compressTable<>+1440(SB)/4, $0x00000000
-DATA compressTable<>+1444(SB)/4, $0x00000002
-DATA compressTable<>+1448(SB)/4, $0x00000003
-DATA compressTable<>+1452(SB)/4, $0x00000005
-DATA compressTable<>+1456(SB)/4, $0x00000000
-DATA compressTable<>+1460(SB)/4, $0x00000000
-DATA compressTable<>+1464(SB)/4, $0x00000000
-DATA compressTable<>+1468(SB)/4, $0x00000000
-DATA compressTable<>+1472(SB)/4, $0x00000001
-DATA compressTable<>+1476(SB)/4, $0x00000002
-DATA compressTable<>+1480(SB)/4, $0x00000003
-DATA compressTable<>+1484(SB)/4, $0x00000005
-DATA compressTable<>+1488(SB)/4, $0x00000000
-DATA compressTable<>+1492(SB)/4, $0x00000000
-DATA compressTable<>+1496(SB)/4, $0x00000000
-DATA compressTable<>+1500(SB)/4, $0x00000000
-DATA compressTable<>+1504(SB)/4, $0x00000000
-DATA compressTable<>+1508(SB)/4, $0x00000001
-DATA compressTable<>+1512(SB)/4, $0x00000002
-DATA compressTable<>+1516(SB)/4, $0x00000003
-DATA compressTable<>+1520(SB)/4, $0x00000005
-DATA compressTable<>+1524(SB)/4, $0x00000000
-DATA compressTable<>+1528(SB)/4, $0x00000000
-DATA compressTable<>+1532(SB)/4, $0x00000000
-DATA compressTable<>+1536(SB)/4, $0x00000004
-DATA compressTable<>+1540(SB)/4, $0x00000005
-DATA compressTable<>+1544(SB)/4, $0x00000000
-DATA compressTable<>+1548(SB)/4, $0x00000000
-DATA compressTable<>+1552(SB)/4, $0x00000000
-DATA compressTable<>+1556(SB)/4, $0x00000000
-DATA compressTable<>+1560(SB)/4, $0x00000000
-DATA compressTable<>+1564(SB)/4, $0x00000000
-DATA compressTable<>+1568(SB)/4, $0x00000000
-DATA compressTable<>+1572(SB)/4, $0x00000004
-DATA compressTable<>+1576(SB)/4, $0x00000005
-DATA compressTable<>+1580(SB)/4, $0x00000000
-DATA compressTable<>+1584(SB)/4, $0x00000000
-DATA compressTable<>+1588(SB)/4, $0x00000000
-DATA compressTable<>+1592(SB)/4, $0x00000000
-DATA compressTable<>+1596(SB)/4, $0x00000000
-DATA compressTable<>+1600(SB)/4, $0x00000001
-DATA compressTable<>+1604(SB)/4, $0x00000004
-DATA compressTable<>+1608(SB)/4, $0x00000005
-DATA compressTable<>+1612(SB)/4, $0x00000000
-DATA compressTable<>+1616(SB)/4, $0x00000000
-DATA compressTable<>+1620(SB)/4, $0x00000000
-DATA compressTable<>+1624(SB)/4, $0x00000000
-DATA compressTable<>+1628(SB)/4, $0x00000000
-DATA compressTable<>+1632(SB)/4, $0x00000000
-DATA compressTable<>+1636(SB)/4, $0x00000001
-DATA compressTable<>+1640(SB)/4, $0x00000004
-DATA compressTable<>+1644(SB)/4, $0x00000005
-DATA compressTable<>+1648(SB)/4, $0x00000000
-DATA compressTable<>+1652(SB)/4, $0x00000000
-DATA compressTable<>+1656(SB)/4, $0x00000000
-DATA compressTable<>+1660(SB)/4, $0x00000000
-DATA compressTable<>+1664(SB)/4, $0x00000002
-DATA compressTable<>+1668(SB)/4, $0x00000004
-DATA compressTable<>+1672(SB)/4, $0x00000005
-DATA compressTable<>+1676(SB)/4, $0x00000000
-DATA compressTable<>+1680(SB)/4, $0x00000000
-DATA compressTable<>+1684(SB)/4, $0x00000000
-DATA compressTable<>+1688(SB)/4, $0x00000000
-DATA compressTable<>+1692(SB)/4, $0x00000000
-DATA compressTable<>+1696(SB)/4, $0x00000000
-DATA compressTable<>+1700(SB)/4, $0x00000002
-DATA compressTable<>+1704(SB)/4, $0x00000004
-DATA compressTable<>+1708(SB)/4, $0x00000005
-DATA compressTable<>+1712(SB)/4, $0x00000000
-DATA compressTable<>+1716(SB)/4, $0x00000000
-DATA compressTable<>+1720(SB)/4, $0x00000000
-DATA compressTable<>+1724(SB)/4, $0x00000000
-DATA compressTable<>+1728(SB)/4, $0x00000001
-DATA compressTable<>+1732(SB)/4, $0x00000002
-DATA compressTable<>+1736(SB)/4, $0x00000004
-DATA compressTable<>+1740(SB)/4, $0x00000005
-DATA compressTable<>+1744(SB)/4, $0x00000000
-DATA compressTable<>+1748(SB)/4, $0x00000000
-DATA compressTable<>+1752(SB)/4, $0x00000000
-DATA compressTable<>+1756(SB)/4, $0x00000000
-DATA compressTable<>+1760(SB)/4, $0x00000000
-DATA compressTable<>+1764(SB)/4, $0x00000001
-DATA compressTable<>+1768(SB)/4, $0x00000002
-DATA compressTable<>+1772(SB)/4, $0x00000004
-DATA compressTable<>+1776(SB)/4, $0x00000005
-DATA compressTable<>+1780(SB)/4, $0x00000000
-DATA compressTable<>+1784(SB)/4, $0x00000000
-DATA compressTable<>+1788(SB)/4, $0x00000000
-DATA compressTable<>+1792(SB)/4, $0x00000003
-DATA compressTable<>+1796(SB)/4, $0x00000004
-DATA compressTable<>+1800(SB)/4, $0x00000005
-DATA compressTable<>+1804(SB)/4, $0x00000000
-DATA compressTable<>+1808(SB)/4, $0x00000000
-DATA compressTable<>+1812(SB)/4, $0x00000000
-DATA compressTable<>+1816(SB)/4, $0x00000000
-DATA compressTable<>+1820(SB)/4, $0x00000000
-DATA compressTable<>+1824(SB)/4, $0x00000000
-DATA compressTable<>+1828(SB)/4, $0x00000003
-DATA compressTable<>+1832(SB)/4, $0x00000004
-DATA compressTable<>+1836(SB)/4, $0x00000005
-DATA compressTable<>+1840(SB)/4, $0x00000000
-DATA compressTable<>+1844(SB)/4, $0x00000000
-DATA compressTable<>+1848(SB)/4, $0x00000000
-DATA compressTable<>+1852(SB)/4, $0x00000000
-DATA compressTable<>+1856(SB)/4, $0x00000001
-DATA compressTable<>+1860(SB)/4, $0x00000003
-DATA compressTable<>+1864(SB)/4, $0x00000004
-DATA compressTable<>+1868(SB)/4, $0x00000005
-DATA compressTable<>+1872(SB)/4, $0x00000000
-DATA compressTable<>+1876(SB)/4, $0x00000000
-DATA compressTable<>+1880(SB)/4, $0x00000000
-DATA compressTable<>+1884(SB)/4, $0x00000000
-DATA compressTable<>+1888(SB)/4, $0x00000000
-DATA compressTable<>+1892(SB)/4, $0x00000001
-DATA compressTable<>+1896(SB)/4, $0x00000003
-DATA compressTable<>+1900(SB)/4, $0x00000004
-DATA compressTable<>+1904(SB)/4, $0x00000005
-DATA compressTable<>+1908(SB)/4, $0x00000000
-DATA compressTable<>+1912(SB)/4, $0x00000000
-DATA compressTable<>+1916(SB)/4, $0x00000000
-DATA compressTable<>+1920(SB)/4, $0x00000002
-DATA compressTable<>+1924(SB)/4, $0x00000003
-DATA compressTable<>+1928(SB)/4, $0x00000004
-DATA compressTable<>+1932(SB)/4, $0x00000005
-DATA compressTable<>+1936(SB)/4, $0x00000000
-DATA compressTable<>+1940(SB)/4, $0x00000000
-DATA compressTable<>+1944(SB)/4, $0x00000000
-DATA compressTable<>+1948(SB)/4, $0x00000000
-DATA compressTable<>+1952(SB)/4, $0x00000000
-DATA compressTable<>+1956(SB)/4, $0x00000002
-DATA compressTable<>+1960(SB)/4, $0x00000003
-DATA compressTable<>+1964(SB)/4, $0x00000004
-DATA compressTable<>+1968(SB)/4, $0x00000005
-DATA compressTable<>+1972(SB)/4, $0x00000000
-DATA compressTable<>+1976(SB)/4, $0x00000000
-DATA compressTable<>+1980(SB)/4, $0x00000000
-DATA compressTable<>+1984(SB)/4, $0x00000001
-DATA compressTable<>+1988(SB)/4, $0x00000002
-DATA compressTable<>+1992(SB)/4, $0x00000003
-DATA compressTable<>+1996(SB)/4, $0x00000004
-DATA compressTable<>+2000(SB)/4, $0x00000005
-DATA compressTable<>+2004(SB)/4, $0x00000000
-DATA compressTable<>+2008(SB)/4, $0x00000000
-DATA compressTable<>+2012(SB)/4, $0x00000000
-DATA compressTable<>+2016(SB)/4, $0x00000000
-DATA compressTable<>+2020(SB)/4, $0x00000001
-DATA compressTable<>+2024(SB)/4, $0x00000002
-DATA compressTable<>+2028(SB)/4, $0x00000003
-DATA compressTable<>+2032(SB)/4, $0x00000004
-DATA compressTable<>+2036(SB)/4, $0x00000005
-DATA compressTable<>+2040(SB)/4, $0x00000000
-DATA compressTable<>+2044(SB)/4, $0x00000000
-DATA compressTable<>+2048(SB)/4, $0x00000006
-DATA compressTable<>+2052(SB)/4, $0x00000000
-DATA compressTable<>+2056(SB)/4, $0x00000000
-DATA compressTable<>+2060(SB)/4, $0x00000000
-DATA compressTable<>+2064(SB)/4, $0x00000000
-DATA compressTable<>+2068(SB)/4, $0x00000000
-DATA compressTable<>+2072(SB)/4, $0x00000000
-DATA compressTable<>+2076(SB)/4, $0x00000000
-DATA compressTable<>+2080(SB)/4, $0x00000000
-DATA compressTable<>+2084(SB)/4, $0x00000006
-DATA compressTable<>+2088(SB)/4, $0x00000000
-DATA compressTable<>+2092(SB)/4, $0x00000000
-DATA compressTable<>+2096(SB)/4, $0x00000000
-DATA compressTable<>+2100(SB)/4, $0x00000000
-DATA compressTable<>+2104(SB)/4, $0x00000000
-DATA compressTable<>+2108(SB)/4, $0x00000000
-DATA compressTable<>+2112(SB)/4, $0x00000001
-DATA compressTable<>+2116(SB)/4, $0x00000006
-DATA compressTable<>+2120(SB)/4, $0x00000000
-DATA compressTable<>+2124(SB)/4, $0x00000000
-DATA compressTable<>+2128(SB)/4, $0x00000000
-DATA compressTable<>+2132(SB)/4, $0x00000000
-DATA compressTable<>+2136(SB)/4, $0x00000000
-DATA compressTable<>+2140(SB)/4, $0x00000000
-DATA compressTable<>+2144(SB)/4, $0x00000000
-DATA compressTable<>+2148(SB)/4, $0x00000001
-DATA compressTable<>+2152(SB)/4, $0x00000006
-DATA compressTable<>+2156(SB)/4, $0x00000000
-DATA compressTable<>+2160(SB)/4, $0x00000000
-DATA compressTable<>+2164(SB)/4, $0x00000000
-DATA compressTable<>+2168(SB)/4, $0x00000000
-DATA compressTable<>+2172(SB)/4, $0x00000000
-DATA compressTable<>+2176(SB)/4, $0x00000002
-DATA compressTable<>+2180(SB)/4, $0x00000006
-DATA compressTable<>+2184(SB)/4, $0x00000000
-DATA compressTable<>+2188(SB)/4, $0x00000000
-DATA compressTable<>+2192(SB)/4, $0x00000000
-DATA compressTable<>+2196(SB)/4, $0x00000000
-DATA compressTable<>+2200(SB)/4, $0x00000000
-DATA compressTable<>+2204(SB)/4, $0x00000000
-DATA compressTable<>+2208(SB)/4, $0x00000000
-DATA compressTable<>+2212(SB)/4, $0x00000002
-DATA compressTable<>+2216(SB)/4, $0x00000006
-DATA compressTable<>+2220(SB)/4, $0x00000000
-DATA compressTable<>+2224(SB)/4, $0x00000000
-DATA compressTable<>+2228(SB)/4, $0x00000000
-DATA compressTable<>+2232(SB)/4, $0x00000000
-DATA compressTable<>+2236(SB)/4, $0x00000000
-DATA compressTable<>+2240(SB)/4, $0x00000001
-DATA compressTable<>+2244(SB)/4, $0x00000002
-DATA compressTable<>+2248(SB)/4, $0x00000006
-DATA compressTable<>+2252(SB)/4, $0x00000000
-DATA compressTable<>+2256(SB)/4, $0x00000000
-DATA compressTable<>+2260(SB)/4, $0x00000000
-DATA compressTable<>+2264(SB)/4, $0x00000000
-DATA compressTable<>+2268(SB)/4, $0x00000000
-DATA compressTable<>+2272(SB)/4, $0x00000000
-DATA compressTable<>+2276(SB)/4, $0x00000001
-DATA compressTable<>+2280(SB)/4, $0x00000002
-DATA compressTable<>+2284(SB)/4, $0x00000006
-DATA compressTable<>+2288(SB)/4, $0x00000000
-DATA compressTable<>+2292(SB)/4, $0x00000000
-DATA compressTable<>+2296(SB)/4, $0x00000000
-DATA compressTable<>+2300(SB)/4, $0x00000000
-DATA compressTable<>+2304(SB)/4, $0x00000003
-DATA compressTable<>+2308(SB)/4, $0x00000006
-DATA compressTable<>+2312(SB)/4, $0x00000000
-DATA compressTable<>+2316(SB)/4, $0x00000000
-DATA compressTable<>+2320(SB)/4, $0x00000000
-DATA compressTable<>+2324(SB)/4, $0x00000000
-DATA compressTable<>+2328(SB)/4, $0x00000000
-DATA compressTable<>+2332(SB)/4, $0x00000000
-DATA compressTable<>+2336(SB)/4, $0x00000000
-DATA compressTable<>+2340(SB)/4, $0x00000003
-DATA compressTable<>+2344(SB)/4, $0x00000006
-DATA compressTable<>+2348(SB)/4, $0x00000000
-DATA compressTable<>+2352(SB)/4, $0x00000000
-DATA compressTable<>+2356(SB)/4, $0x00000000
-DATA compressTable<>+2360(SB)/4, $0x00000000
-DATA compressTable<>+2364(SB)/4, $0x00000000
-DATA compressTable<>+2368(SB)/4, $0x00000001
-DATA compressTable<>+2372(SB)/4, $0x00000003
-DATA compressTable<>+2376(SB)/4, $0x00000006
-DATA compressTable<>+2380(SB)/4, $0x00000000
-DATA compressTable<>+2384(SB)/4, $0x00000000
-DATA compressTable<>+2388(SB)/4, $0x00000000
-DATA compressTable<>+2392(SB)/4, $0x00000000
-DATA compressTable<>+2396(SB)/4, $0x00000000
-DATA compressTable<>+2400(SB)/4, $0x00000000
-DATA compressTable<>+2404(SB)/4, $0x00000001
-DATA compressTable<>+2408(SB)/4, $0x00000003
-DATA compressTable<>+2412(SB)/4, $0x00000006
-DATA compressTable<>+2416(SB)/4, $0x00000000
-DATA compressTable<>+2420(SB)/4, $0x00000000
-DATA compressTable<>+2424(SB)/4, $0x00000000
-DATA compressTable<>+2428(SB)/4, $0x00000000
-DATA compressTable<>+2432(SB)/4, $0x00000002
-DATA compressTable<>+2436(SB)/4, $0x00000003
-DATA compressTable<>+2440(SB)/4, $0x00000006
-DATA compressTable<>+2444(SB)/4, $0x00000000
-DATA compressTable<>+2448(SB)/4, $0x00000000
-DATA compressTable<>+2452(SB)/4, $0x00000000
-DATA compressTable<>+2456(SB)/4, $0x00000000
-DATA compressTable<>+2460(SB)/4, $0x00000000
-DATA compressTable<>+2464(SB)/4, $0x00000000
-DATA compressTable<>+2468(SB)/4, $0x00000002
-DATA compressTable<>+2472(SB)/4, $0x00000003
-DATA compressTable<>+2476(SB)/4, $0x00000006
-DATA compressTable<>+2480(SB)/4, $0x00000000
-DATA compressTable<>+2484(SB)/4, $0x00000000
-DATA compressTable<>+2488(SB)/4, $0x00000000
-DATA compressTable<>+2492(SB)/4, $0x00000000
-DATA compressTable<>+2496(SB)/4, $0x00000001
-DATA compressTable<>+2500(SB)/4, $0x00000002
-DATA compressTable<>+2504(SB)/4, $0x00000003
-DATA compressTable<>+2508(SB)/4, $0x00000006
-DATA compressTable<>+2512(SB)/4, $0x00000000
-DATA compressTable<>+2516(SB)/4, $0x00000000
-DATA compressTable<>+2520(SB)/4, $0x00000000
-DATA compressTable<>+2524(SB)/4, $0x00000000
-DATA compressTable<>+2528(SB)/4, $0x00000000
-DATA compressTable<>+2532(SB)/4, $0x00000001
-DATA compressTable<>+2536(SB)/4, $0x00000002
-DATA compressTable<>+2540(SB)/4, $0x00000003
-DATA compressTable<>+2544(SB)/4, $0x00000006
-DATA compressTable<>+2548(SB)/4, $0x00000000
-DATA compressTable<>+2552(SB)/4, $0x00000000
-DATA compressTable<>+2556(SB)/4, $0x00000000
-DATA compressTable<>+2560(SB)/4, $0x00000004
-DATA compressTable<>+2564(SB)/4, $0x00000006
-DATA compressTable<>+2568(SB)/4, $0x00000000
-DATA compressTable<>+2572(SB)/4, $0x00000000
-DATA compressTable<>+2576(SB)/4, $0x00000000
-DATA compressTable<>+2580(SB)/4, $0x00000000
-DATA compressTable<>+2584(SB)/4, $0x00000000
-DATA compressTable<>+2588(SB)/4, $0x00000000
-DATA compressTable<>+2592(SB)/4, $0x00000000
-DATA compressTable<>+2596(SB)/4, $0x00000004
-DATA compressTable<>+2600(SB)/4, $0x00000006
-DATA compressTable<>+2604(SB)/4, $0x00000000
-DATA compressTable<>+2608(SB)/4, $0x00000000
-DATA compressTable<>+2612(SB)/4, $0x00000000
-DATA compressTable<>+2616(SB)/4, $0x00000000
-DATA compressTable<>+2620(SB)/4, $0x00000000
-DATA compressTable<>+2624(SB)/4, $0x00000001
-DATA compressTable<>+2628(SB)/4, $0x00000004
-DATA compressTable<>+2632(SB)/4, $0x00000006
-DATA compressTable<>+2636(SB)/4, $0x00000000
-DATA compressTable<>+2640(SB)/4, $0x00000000
-DATA compressTable<>+2644(SB)/4, $0x00000000
-DATA compressTable<>+2648(SB)/4, $0x00000000
-DATA compressTable<>+2652(SB)/4, $0x00000000
-DATA compressTable<>+2656(SB)/4, $0x00000000
-DATA compressTable<>+2660(SB)/4, $0x00000001
-DATA compressTable<>+2664(SB)/4, $0x00000004
-DATA compressTable<>+2668(SB)/4, $0x00000006
-DATA compressTable<>+2672(SB)/4, $0x00000000
-DATA compressTable<>+2676(SB)/4, $0x00000000
-DATA compressTable<>+2680(SB)/4, $0x00000000
-DATA compressTable<>+2684(SB)/4, $0x00000000
-DATA compressTable<>+2688(SB)/4, $0x00000002
-DATA compressTable<>+2692(SB)/4, $0x00000004
-DATA compressTable<>+2696(SB)/4, $0x00000006
-DATA compressTable<>+2700(SB)/4, $0x00000000
-DATA compressTable<>+2704(SB)/4, $0x00000000
-DATA compressTable<>+2708(SB)/4, $0x00000000
-DATA compressTable<>+2712(SB)/4, $0x00000000
-DATA compressTable<>+2716(SB)/4, $0x00000000
-DATA compressTable<>+2720(SB)/4, $0x00000000
-DATA compressTable<>+2724(SB)/4, $0x00000002
-DATA compressTable<>+2728(SB)/4, $0x00000004
-DATA compressTable<>+2732(SB)/4, $0x00000006
-DATA compressTable<>+2736(SB)/4, $0x00000000
-DATA compressTable<>+2740(SB)/4, $0x00000000
-DATA compressTable<>+2744(SB)/4, $0x00000000
-DATA compressTable<>+2748(SB)/4, $0x00000000
-DATA compressTable<>+2752(SB)/4, $0x00000001
-DATA compressTable<>+2756(SB)/4, $0x00000002
-DATA compressTable<>+2760(SB)/4, $0x00000004
-DATA compressTable<>+2764(SB)/4, $0x00000006
-DATA compressTable<>+2768(SB)/4, $0x00000000
-DATA compressTable<>+2772(SB)/4, $0x00000000
-DATA compressTable<>+2776(SB)/4, $0x00000000
-DATA compressTable<>+2780(SB)/4, $0x00000000
-DATA compressTable<>+2784(SB)/4, $0x00000000
-DATA compressTable<>+2788(SB)/4, $0x00000001
-DATA compressTable<>+2792(SB)/4, $0x00000002
-DATA compressTable<>+2796(SB)/4, $0x00000004
-DATA compressTable<>+2800(SB)/4, $0x00000006
-DATA compressTable<>+2804(SB)/4, $0x00000000
-DATA compressTable<>+2808(SB)/4, $0x00000000
-DATA compressTable<>+2812(SB)/4, $0x00000000
-DATA compressTable<>+2816(SB)/4, $0x00000003
-DATA compressTable<>+2820(SB)/4, $0x00000004
-DATA compressTable<>+2824(SB)/4, $0x00000006
-DATA compressTable<>+2828(SB)/4, $0x00000000
-DATA compressTable<>+2832(SB)/4, $0x00000000
-DATA compressTable<>+2836(SB)/4, $0x00000000
-DATA compressTable<>+2840(SB)/4, $0x00000000
-DATA compressTable<>+2844(SB)/4, $0x00000000
-DATA compressTable<>+2848(SB)/4, $0x00000000
-DATA compressTable<>+2852(SB)/4, $0x00000003
-DATA compressTable<>+2856(SB)/4, $0x00000004
-DATA compressTable<>+2860(SB)/4, $0x00000006
-DATA compressTable<>+2864(SB)/4, $0x00000000
-DATA compressTable<>+2868(SB)/4, $0x00000000
-DATA compressTable<>+2872(SB)/4, $0x00000000
-DATA compressTable<>+2876(SB)/4, $0x00000000
-DATA compressTable<>+2880(SB)/4, $0x00000001
-DATA compressTable<>+2884(SB)/4, $0x00000003
-DATA compressTable<>+2888(SB)/4, $0x00000004
-DATA compressTable<>+2892(SB)/4, $0x00000006
-DATA compressTable<>+2896(SB)/4, $0x00000000
-DATA compressTable<>+2900(SB)/4, $0x00000000
-DATA compressTable<>+2904(SB)/4, $0x00000000
-DATA compressTable<>+2908(SB)/4, $0x00000000
-DATA compressTable<>+2912(SB)/4, $0x00000000
-DATA compressTable<>+2916(SB)/4, $0x00000001
-DATA compressTable<>+2920(SB)/4, $0x00000003
-DATA compressTable<>+2924(SB)/4, $0x00000004
-DATA compressTable<>+2928(SB)/4, $0x00000006
-DATA compressTable<>+2932(SB)/4, $0x00000000
-DATA compressTable<>+2936(SB)/4, $0x00000000
-DATA compressTable<>+2940(SB)/4, $0x00000000
-DATA compressTable<>+2944(SB)/4, $0x00000002
-DATA compressTable<>+2948(SB)/4, $0x00000003
-DATA compressTable<>+2952(SB)/4, $0x00000004
-DATA compressTable<>+2956(SB)/4, $0x00000006
-DATA compressTable<>+2960(SB)/4, $0x00000000
-DATA compressTable<>+2964(SB)/4, $0x00000000
-DATA compressTable<>+2968(SB)/4, $0x00000000
-DATA compressTable<>+2972(SB)/4, $0x00000000
-DATA compressTable<>+2976(SB)/4, $0x00000000
-DATA compressTable<>+2980(SB)/4, $0x00000002
-DATA compressTable<>+2984(SB)/4, $0x00000003
-DATA compressTable<>+2988(SB)/4, $0x00000004
-DATA compressTable<>+2992(SB)/4, $0x00000006
-DATA compressTable<>+2996(SB)/4, $0x00000000
-DATA compressTable<>+3000(SB)/4, $0x00000000
-DATA compressTable<>+3004(SB)/4, $0x00000000
-DATA compressTable<>+3008(SB)/4, $0x00000001
-DATA compressTable<>+3012(SB)/4, $0x00000002
-DATA compressTable<>+3016(SB)/4, $0x00000003
-DATA compressTable<>+3020(SB)/4, $0x00000004
-DATA compressTable<>+3024(SB)/4, $0x00000006
-DATA compressTable<>+3028(SB)/4, $0x00000000
-DATA compressTable<>+3032(SB)/4, $0x00000000
-DATA compressTable<>+3036(SB)/4, $0x00000000
-DATA compressTable<>+3040(SB)/4, $0x00000000
-DATA compressTable<>+3044(SB)/4, $0x00000001
-DATA compressTable<>+3048(SB)/4, $0x00000002
-DATA compressTable<>+3052(SB)/4, $0x00000003
-DATA compressTable<>+3056(SB)/4, $0x00000004
-DATA compressTable<>+3060(SB)/4, $0x00000006
-DATA compressTable<>+3064(SB)/4, $0x00000000
-DATA compressTable<>+3068(SB)/4, $0x00000000
-DATA compressTable<>+3072(SB)/4, $0x00000005
-DATA compressTable<>+3076(SB)/4, $0x00000006
-DATA compressTable<>+3080(SB)/4, $0x00000000
-DATA compressTable<>+3084(SB)/4, $0x00000000
-DATA compressTable<>+3088(SB)/4, $0x00000000
-DATA compressTable<>+3092(SB)/4, $0x00000000
-DATA compressTable<>+3096(SB)/4, $0x00000000
-DATA compressTable<>+3100(SB)/4, $0x00000000
-DATA compressTable<>+3104(SB)/4, $0x00000000
-DATA compressTable<>+3108(SB)/4, $0x00000005
-DATA compressTable<>+3112(SB)/4, $0x00000006
-DATA compressTable<>+3116(SB)/4, $0x00000000
-DATA compressTable<>+3120(SB)/4, $0x00000000
-DATA compressTable<>+3124(SB)/4, $0x00000000
-DATA compressTable<>+3128(SB)/4, $0x00000000
-DATA compressTable<>+3132(SB)/4, $0x00000000
-DATA compressTable<>+3136(SB)/4, $0x00000001
-DATA compressTable<>+3140(SB)/4, $0x00000005
-DATA compressTable<>+3144(SB)/4, $0x00000006
-DATA compressTable<>+3148(SB)/4, $0x00000000
-DATA compressTable<>+3152(SB)/4, $0x00000000
-DATA compressTable<>+3156(SB)/4, $0x00000000
-DATA compressTable<>+3160(SB)/4, $0x00000000
-DATA compressTable<>+3164(SB)/4, $0x00000000
-DATA compressTable<>+3168(SB)/4, $0x00000000
-DATA compressTable<>+3172(SB)/4, $0x00000001
-DATA compressTable<>+3176(SB)/4, $0x00000005
-DATA compressTable<>+3180(SB)/4, $0x00000006
-DATA compressTable<>+3184(SB)/4, $0x00000000
-DATA compressTable<>+3188(SB)/4, $0x00000000
-DATA compressTable<>+3192(SB)/4, $0x00000000
-DATA compressTable<>+3196(SB)/4, $0x00000000
-DATA compressTable<>+3200(SB)/4, $0x00000002
-DATA compressTable<>+3204(SB)/4, $0x00000005
-DATA compressTable<>+3208(SB)/4, $0x00000006
-DATA compressTable<>+3212(SB)/4, $0x00000000
-DATA compressTable<>+3216(SB)/4, $0x00000000
-DATA compressTable<>+3220(SB)/4, $0x00000000
-DATA compressTable<>+3224(SB)/4, $0x00000000
-DATA compressTable<>+3228(SB)/4, $0x00000000
-DATA compressTable<>+3232(SB)/4, $0x00000000
-DATA compressTable<>+3236(SB)/4, $0x00000002
-DATA compressTable<>+3240(SB)/4, $0x00000005
-DATA compressTable<>+3244(SB)/4, $0x00000006
-DATA compressTable<>+3248(SB)/4, $0x00000000
-DATA compressTable<>+3252(SB)/4, $0x00000000
-DATA compressTable<>+3256(SB)/4, $0x00000000
-DATA compressTable<>+3260(SB)/4, $0x00000000
-DATA compressTable<>+3264(SB)/4, $0x00000001
-DATA compressTable<>+3268(SB)/4, $0x00000002
-DATA compressTable<>+3272(SB)/4, $0x00000005
-DATA compressTable<>+3276(SB)/4, $0x00000006
-DATA compressTable<>+3280(SB)/4, $0x00000000
-DATA compressTable<>+3284(SB)/4, $0x00000000
-DATA compressTable<>+3288(SB)/4, $0x00000000
-DATA compressTable<>+3292(SB)/4, $0x00000000
-DATA compressTable<>+3296(SB)/4, $0x00000000
-DATA compressTable<>+3300(SB)/4, $0x00000001
-DATA compressTable<>+3304(SB)/4, $0x00000002
-DATA compressTable<>+3308(SB)/4, $0x00000005
-DATA compressTable<>+3312(SB)/4, $0x00000006
-DATA compressTable<>+3316(SB)/4, $0x00000000
-DATA compressTable<>+3320(SB)/4, $0x00000000
-DATA compressTable<>+3324(SB)/4, $0x00000000
-DATA compressTable<>+3328(SB)/4, $0x00000003
-DATA compressTable<>+3332(SB)/4, $0x00000005
-DATA compressTable<>+3336(SB)/4, $0x00000006
-DATA compressTable<>+3340(SB)/4, $0x00000000
-DATA compressTable<>+3344(SB)/4, $0x00000000
-DATA compressTable<>+3348(SB)/4, $0x00000000
-DATA compressTable<>+3352(SB)/4, $0x00000000
-DATA compressTable<>+3356(SB)/4, $0x00000000
-DATA compressTable<>+3360(SB)/4, $0x00000000
-DATA compressTable<>+3364(SB)/4, $0x00000003
-DATA compressTable<>+3368(SB)/4, $0x00000005
-DATA compressTable<>+3372(SB)/4, $0x00000006
-DATA compressTable<>+3376(SB)/4, $0x00000000
-DATA compressTable<>+3380(SB)/4, $0x00000000
-DATA compressTable<>+3384(SB)/4, $0x00000000
-DATA compressTable<>+3388(SB)/4, $0x00000000
-DATA compressTable<>+3392(SB)/4, $0x00000001
-DATA compressTable<>+3396(SB)/4, $0x00000003
-DATA compressTable<>+3400(SB)/4, $0x00000005
-DATA compressTable<>+3404(SB)/4, $0x00000006
-DATA compressTable<>+3408(SB)/4, $0x00000000
-DATA compressTable<>+3412(SB)/4, $0x00000000
-DATA compressTable<>+3416(SB)/4, $0x00000000
-DATA compressTable<>+3420(SB)/4, $0x00000000
-DATA compressTable<>+3424(SB)/4, $0x00000000
-DATA compressTable<>+3428(SB)/4, $0x00000001
-DATA compressTable<>+3432(SB)/4, $0x00000003
-DATA compressTable<>+3436(SB)/4, $0x00000005
-DATA compressTable<>+3440(SB)/4, $0x00000006
-DATA compressTable<>+3444(SB)/4, $0x00000000
-DATA compressTable<>+3448(SB)/4, $0x00000000
-DATA compressTable<>+3452(SB)/4, $0x00000000
-DATA compressTable<>+3456(SB)/4, $0x00000002
-DATA compressTable<>+3460(SB)/4, $0x00000003
-DATA compressTable<>+3464(SB)/4, $0x00000005
-DATA compressTable<>+3468(SB)/4, $0x00000006
-DATA compressTable<>+3472(SB)/4, $0x00000000
-DATA compressTable<>+3476(SB)/4, $0x00000000
-DATA compressTable<>+3480(SB)/4, $0x00000000
-DATA compressTable<>+3484(SB)/4, $0x00000000
-DATA compressTable<>+3488(SB)/4, $0x00000000
-DATA compressTable<>+3492(SB)/4, $0x00000002
-DATA compressTable<>+3496(SB)/4, $0x00000003
-DATA compressTable<>+3500(SB)/4, $0x00000005
-DATA compressTable<>+3504(SB)/4, $0x00000006
-DATA compressTable<>+3508(SB)/4, $0x00000000
-DATA compressTable<>+3512(SB)/4, $0x00000000
-DATA compressTable<>+3516(SB)/4, $0x00000000
-DATA compressTable<>+3520(SB)/4, $0x00000001
-DATA compressTable<>+3524(SB)/4, $0x00000002
-DATA compressTable<>+3528(SB)/4, $0x00000003
-DATA compressTable<>+3532(SB)/4, $0x00000005
-DATA compressTable<>+3536(SB)/4, $0x00000006
-DATA compressTable<>+3540(SB)/4, $0x00000000
-DATA compressTable<>+3544(SB)/4, $0x00000000
-DATA compressTable<>+3548(SB)/4, $0x00000000
-DATA compressTable<>+3552(SB)/4, $0x00000000
-DATA compressTable<>+3556(SB)/4, $0x00000001
-DATA compressTable<>+3560(SB)/4, $0x00000002
-DATA compressTable<>+3564(SB)/4, $0x00000003
-DATA compressTable<>+3568(SB)/4, $0x00000005
-DATA compressTable<>+3572(SB)/4, $0x00000006
-DATA compressTable<>+3576(SB)/4, $0x00000000
-DATA compressTable<>+3580(SB)/4, $0x00000000
-DATA compressTable<>+3584(SB)/4, $0x00000004
-DATA compressTable<>+3588(SB)/4, $0x00000005
-DATA compressTable<>+3592(SB)/4, $0x00000006
-DATA compressTable<>+3596(SB)/4, $0x00000000
-DATA compressTable<>+3600(SB)/4, $0x00000000
-DATA compressTable<>+3604(SB)/4, $0x00000000
-DATA compressTable<>+3608(SB)/4, $0x00000000
-DATA compressTable<>+3612(SB)/4, $0x00000000
-DATA compressTable<>+3616(SB)/4, $0x00000000
-DATA compressTable<>+3620(SB)/4, $0x00000004
-DATA compressTable<>+3624(SB)/4, $0x00000005
-DATA compressTable<>+3628(SB)/4, $0x00000006
-DATA compressTable<>+3632(SB)/4, $0x00000000
-DATA compressTable<>+3636(SB)/4, $0x00000000
-DATA compressTable<>+3640(SB)/4, $0x00000000
-DATA compressTable<>+3644(SB)/4, $0x00000000
-DATA compressTable<>+3648(SB)/4, $0x00000001
-DATA compressTable<>+3652(SB)/4, $0x00000004
-DATA compressTable<>+3656(SB)/4, $0x00000005
-DATA compressTable<>+3660(SB)/4, $0x00000006
-DATA compressTable<>+3664(SB)/4, $0x00000000
-DATA compressTable<>+3668(SB)/4, $0x00000000
-DATA compressTable<>+3672(SB)/4, $0x00000000
-DATA compressTable<>+3676(SB)/4, $0x00000000
-DATA compressTable<>+3680(SB)/4, $0x00000000
-DATA compressTable<>+3684(SB)/4, $0x00000001
-DATA compressTable<>+3688(SB)/4, $0x00000004
-DATA compressTable<>+3692(SB)/4, $0x00000005
-DATA compressTable<>+3696(SB)/4, $0x00000006
-DATA compressTable<>+3700(SB)/4, $0x00000000
-DATA compressTable<>+3704(SB)/4, $0x00000000
-DATA compressTable<>+3708(SB)/4, $0x00000000
-DATA compressTable<>+3712(SB)/4, $0x00000002
-DATA compressTable<>+3716(SB)/4, $0x00000004
-DATA compressTable<>+3720(SB)/4, $0x00000005
-DATA compressTable<>+3724(SB)/4, $0x00000006
-DATA compressTable<>+3728(SB)/4, $0x00000000
-DATA compressTable<>+3732(SB)/4, $0x00000000
-DATA compressTable<>+3736(SB)/4, $0x00000000
-DATA compressTable<>+3740(SB)/4, $0x00000000
-DATA compressTable<>+3744(SB)/4, $0x00000000
-DATA compressTable<>+3748(SB)/4, $0x00000002
-DATA compressTable<>+3752(SB)/4, $0x00000004
-DATA compressTable<>+3756(SB)/4, $0x00000005
-DATA compressTable<>+3760(SB)/4, $0x00000006
-DATA compressTable<>+3764(SB)/4, $0x00000000
-DATA compressTable<>+3768(SB)/4, $0x00000000
-DATA compressTable<>+3772(SB)/4, $0x00000000
-DATA compressTable<>+3776(SB)/4, $0x00000001
-DATA compressTable<>+3780(SB)/4, $0x00000002
-DATA compressTable<>+3784(SB)/4, $0x00000004
-DATA compressTable<>+3788(SB)/4, $0x00000005
-DATA compressTable<>+3792(SB)/4, $0x00000006
-DATA compressTable<>+3796(SB)/4, $0x00000000
-DATA compressTable<>+3800(SB)/4, $0x00000000
-DATA compressTable<>+3804(SB)/4, $0x00000000
-DATA compressTable<>+3808(SB)/4, $0x00000000
-DATA compressTable<>+3812(SB)/4, $0x00000001
-DATA compressTable<>+3816(SB)/4, $0x00000002
-DATA compressTable<>+3820(SB)/4, $0x00000004
-DATA compressTable<>+3824(SB)/4, $0x00000005
-DATA compressTable<>+3828(SB)/4, $0x00000006
-DATA compressTable<>+3832(SB)/4, $0x00000000
-DATA compressTable<>+3836(SB)/4, $0x00000000
-DATA compressTable<>+3840(SB)/4, $0x00000003
-DATA compressTable<>+3844(SB)/4, $0x00000004
-DATA compressTable<>+3848(SB)/4, $0x00000005
-DATA compressTable<>+3852(SB)/4, $0x00000006
-DATA compressTable<>+3856(SB)/4, $0x00000000
-DATA compressTable<>+3860(SB)/4, $0x00000000
-DATA compressTable<>+3864(SB)/4, $0x00000000
-DATA compressTable<>+3868(SB)/4, $0x00000000
-DATA compressTable<>+3872(SB)/4, $0x00000000
-DATA compressTable<>+3876(SB)/4, $0x00000003
-DATA compressTable<>+3880(SB)/4, $0x00000004
-DATA compressTable<>+3884(SB)/4, $0x00000005
-DATA compressTable<>+3888(SB)/4, $0x00000006
-DATA compressTable<>+3892(SB)/4, $0x00000000
-DATA compressTable<>+3896(SB)/4, $0x00000000
-DATA compressTable<>+3900(SB)/4, $0x00000000
-DATA compressTable<>+3904(SB)/4, $0x00000001
-DATA compressTable<>+3908(SB)/4, $0x00000003
-DATA compressTable<>+3912(SB)/4, $0x00000004
-DATA compressTable<>+3916(SB)/4, $0x00000005
-DATA compressTable<>+3920(SB)/4, $0x00000006
-DATA compressTable<>+3924(SB)/4, $0x00000000
-DATA compressTable<>+3928(SB)/4, $0x00000000
-DATA compressTable<>+3932(SB)/4, $0x00000000
-DATA compressTable<>+3936(SB)/4, $0x00000000
-DATA compressTable<>+3940(SB)/4, $0x00000001
-DATA compressTable<>+3944(SB)/4, $0x00000003
-DATA compressTable<>+3948(SB)/4, $0x00000004
-DATA compressTable<>+3952(SB)/4, $0x00000005
-DATA compressTable<>+3956(SB)/4, $0x00000006
-DATA compressTable<>+3960(SB)/4, $0x00000000
-DATA compressTable<>+3964(SB)/4, $0x00000000
-DATA compressTable<>+3968(SB)/4, $0x00000002
-DATA compressTable<>+3972(SB)/4, $0x00000003
-DATA compressTable<>+3976(SB)/4, $0x00000004
-DATA compressTable<>+3980(SB)/4, $0x00000005
-DATA compressTable<>+3984(SB)/4, $0x00000006
-DATA compressTable<>+3988(SB)/4, $0x00000000
-DATA compressTable<>+3992(SB)/4, $0x00000000
-DATA compressTable<>+3996(SB)/4, $0x00000000
-DATA compressTable<>+4000(SB)/4, $0x00000000
-DATA compressTable<>+4004(SB)/4, $0x00000002
-DATA compressTable<>+4008(SB)/4, $0x00000003
-DATA compressTable<>+4012(SB)/4, $0x00000004
-DATA compressTable<>+4016(SB)/4, $0x00000005
-DATA compressTable<>+4020(SB)/4, $0x00000006
-DATA compressTable<>+4024(SB)/4, $0x00000000
-DATA compressTable<>+4028(SB)/4, $0x00000000
-DATA compressTable<>+4032(SB)/4, $0x00000001
-DATA compressTable<>+4036(SB)/4, $0x00000002
-DATA compressTable<>+4040(SB)/4, $0x00000003
-DATA compressTable<>+4044(SB)/4, $0x00000004
-DATA compressTable<>+4048(SB)/4, $0x00000005
-DATA compressTable<>+4052(SB)/4, $0x00000006
-DATA compressTable<>+4056(SB)/4, $0x00000000
-DATA compressTable<>+4060(SB)/4, $0x00000000
-DATA compressTable<>+4064(SB)/4, $0x00000000
-DATA compressTable<>+4068(SB)/4, $0x00000001
-DATA compressTable<>+4072(SB)/4, $0x00000002
-DATA compressTable<>+4076(SB)/4, $0x00000003
-DATA compressTable<>+4080(SB)/4, $0x00000004
-DATA compressTable<>+4084(SB)/4, $0x00000005
-DATA compressTable<>+4088(SB)/4, $0x00000006
-DATA compressTable<>+4092(SB)/4, $0x00000000
-DATA compressTable<>+4096(SB)/4, $0x00000007
-DATA compressTable<>+4100(SB)/4, $0x00000000
-DATA compressTable<>+4104(SB)/4, $0x00000000
-DATA compressTable<>+4108(SB)/4, $0x00000000
-DATA compressTable<>+4112(SB)/4, $0x00000000
-DATA compressTable<>+4116(SB)/4, $0x00000000
-DATA compressTable<>+4120(SB)/4, $0x00000000
-DATA compressTable<>+4124(SB)/4, $0x00000000
-DATA compressTable<>+4128(SB)/4, $0x00000000
-DATA compressTable<>+4132(SB)/4, $0x00000007
-DATA compressTable<>+4136(SB)/4, $0x00000000
-DATA compressTable<>+4140(SB)/4, $0x00000000
-DATA compressTable<>+4144(SB)/4, $0x00000000
-DATA compressTable<>+4148(SB)/4, $0x00000000
-DATA compressTable<>+4152(SB)/4, $0x00000000
-DATA compressTable<>+4156(SB)/4, $0x00000000
-DATA compressTable<>+4160(SB)/4, $0x00000001
-DATA compressTable<>+4164(SB)/4, $0x00000007
-DATA compressTable<>+4168(SB)/4, $0x00000000
-DATA compressTable<>+4172(SB)/4, $0x00000000
-DATA compressTable<>+4176(SB)/4, $0x00000000
-DATA compressTable<>+4180(SB)/4, $0x00000000
-DATA compressTable<>+4184(SB)/4, $0x00000000
-DATA compressTable<>+4188(SB)/4, $0x00000000
-DATA compressTable<>+4192(SB)/4, $0x00000000
-DATA compressTable<>+4196(SB)/4, $0x00000001
-DATA compressTable<>+4200(SB)/4, $0x00000007
-DATA compressTable<>+4204(SB)/4, $0x00000000
-DATA compressTable<>+4208(SB)/4, $0x00000000
-DATA compressTable<>+4212(SB)/4, $0x00000000
-DATA compressTable<>+4216(SB)/4, $0x00000000
-DATA compressTable<>+4220(SB)/4, $0x00000000
-DATA compressTable<>+4224(SB)/4, $0x00000002
-DATA compressTable<>+4228(SB)/4, $0x00000007
-DATA compressTable<>+4232(SB)/4, $0x00000000
-DATA compressTable<>+4236(SB)/4, $0x00000000
-DATA compressTable<>+4240(SB)/4, $0x00000000
-DATA compressTable<>+4244(SB)/4, $0x00000000
-DATA compressTable<>+4248(SB)/4, $0x00000000
-DATA compressTable<>+4252(SB)/4, $0x00000000
-DATA compressTable<>+4256(SB)/4, $0x00000000
-DATA compressTable<>+4260(SB)/4, $0x00000002
-DATA compressTable<>+4264(SB)/4, $0x00000007
-DATA compressTable<>+4268(SB)/4, $0x00000000
-DATA compressTable<>+4272(SB)/4, $0x00000000
-DATA compressTable<>+4276(SB)/4, $0x00000000
-DATA compressTable<>+4280(SB)/4, $0x00000000
-DATA compressTable<>+4284(SB)/4, $0x00000000
-DATA compressTable<>+4288(SB)/4, $0x00000001
-DATA compressTable<>+4292(SB)/4, $0x00000002
-DATA compressTable<>+4296(SB)/4, $0x00000007
-DATA compressTable<>+4300(SB)/4, $0x00000000
-DATA compressTable<>+4304(SB)/4, $0x00000000
-DATA compressTable<>+4308(SB)/4, $0x00000000
-DATA compressTable<>+4312(SB)/4, $0x00000000
-DATA compressTable<>+4316(SB)/4, $0x00000000
-DATA compressTable<>+4320(SB)/4, $0x00000000
-DATA compressTable<>+4324(SB)/4, $0x00000001
-DATA compressTable<>+4328(SB)/4, $0x00000002
-DATA compressTable<>+4332(SB)/4, $0x00000007
-DATA compressTable<>+4336(SB)/4, $0x00000000
-DATA compressTable<>+4340(SB)/4, $0x00000000
-DATA compressTable<>+4344(SB)/4, $0x00000000
-DATA compressTable<>+4348(SB)/4, $0x00000000
-DATA compressTable<>+4352(SB)/4, $0x00000003
-DATA compressTable<>+4356(SB)/4, $0x00000007
-DATA compressTable<>+4360(SB)/4, $0x00000000
-DATA compressTable<>+4364(SB)/4, $0x00000000
-DATA compressTable<>+4368(SB)/4, $0x00000000
-DATA compressTable<>+4372(SB)/4, $0x00000000
-DATA compressTable<>+4376(SB)/4, $0x00000000
-DATA compressTable<>+4380(SB)/4, $0x00000000
-DATA compressTable<>+4384(SB)/4, $0x00000000
-DATA compressTable<>+4388(SB)/4, $0x00000003
-DATA compressTable<>+4392(SB)/4, $0x00000007
-DATA compressTable<>+4396(SB)/4, $0x00000000
-DATA compressTable<>+4400(SB)/4, $0x00000000
-DATA compressTable<>+4404(SB)/4, $0x00000000
-DATA compressTable<>+4408(SB)/4, $0x00000000
-DATA compressTable<>+4412(SB)/4, $0x00000000
-DATA compressTable<>+4416(SB)/4, $0x00000001
-DATA compressTable<>+4420(SB)/4, $0x00000003
-DATA compressTable<>+4424(SB)/4, $0x00000007
-DATA compressTable<>+4428(SB)/4, $0x00000000
-DATA compressTable<>+4432(SB)/4, $0x00000000
-DATA compressTable<>+4436(SB)/4, $0x00000000
-DATA compressTable<>+4440(SB)/4, $0x00000000
-DATA compressTable<>+4444(SB)/4, $0x00000000
-DATA compressTable<>+4448(SB)/4, $0x00000000
-DATA compressTable<>+4452(SB)/4, $0x00000001
-DATA compressTable<>+4456(SB)/4, $0x00000003
-DATA compressTable<>+4460(SB)/4, $0x00000007
-DATA compressTable<>+4464(SB)/4, $0x00000000
-DATA compressTable<>+4468(SB)/4, $0x00000000
-DATA compressTable<>+4472(SB)/4, $0x00000000
-DATA compressTable<>+4476(SB)/4, $0x00000000
-DATA compressTable<>+4480(SB)/4, $0x00000002
-DATA compressTable<>+4484(SB)/4, $0x00000003
-DATA compressTable<>+4488(SB)/4, $0x00000007
-DATA compressTable<>+4492(SB)/4, $0x00000000
-DATA compressTable<>+4496(SB)/4, $0x00000000
-DATA compressTable<>+4500(SB)/4, $0x00000000
-DATA compressTable<>+4504(SB)/4, $0x00000000
-DATA compressTable<>+4508(SB)/4, $0x00000000
-DATA compressTable<>+4512(SB)/4, $0x00000000
-DATA compressTable<>+4516(SB)/4, $0x00000002
-DATA compressTable<>+4520(SB)/4, $0x00000003
-DATA compressTable<>+4524(SB)/4, $0x00000007
-DATA compressTable<>+4528(SB)/4, $0x00000000
-DATA compressTable<>+4532(SB)/4, $0x00000000
-DATA compressTable<>+4536(SB)/4, $0x00000000
-DATA compressTable<>+4540(SB)/4, $0x00000000
-DATA compressTable<>+4544(SB)/4, $0x00000001
-DATA compressTable<>+4548(SB)/4, $0x00000002
-DATA compressTable<>+4552(SB)/4, $0x00000003
-DATA compressTable<>+4556(SB)/4, $0x00000007
-DATA compressTable<>+4560(SB)/4, $0x00000000
-DATA compressTable<>+4564(SB)/4, $0x00000000
-DATA compressTable<>+4568(SB)/4, $0x00000000
-DATA compressTable<>+4572(SB)/4, $0x00000000
-DATA compressTable<>+4576(SB)/4, $0x00000000
-DATA compressTable<>+4580(SB)/4, $0x00000001
-DATA compressTable<>+4584(SB)/4, $0x00000002
-DATA compressTable<>+4588(SB)/4, $0x00000003
-DATA compressTable<>+4592(SB)/4, $0x00000007
-DATA compressTable<>+4596(SB)/4, $0x00000000
-DATA compressTable<>+4600(SB)/4, $0x00000000
-DATA compressTable<>+4604(SB)/4, $0x00000000
-DATA compressTable<>+4608(SB)/4, $0x00000004
-DATA compressTable<>+4612(SB)/4, $0x00000007
-DATA compressTable<>+4616(SB)/4, $0x00000000
-DATA compressTable<>+4620(SB)/4, $0x00000000
-DATA compressTable<>+4624(SB)/4, $0x00000000
-DATA compressTable<>+4628(SB)/4, $0x00000000
-DATA compressTable<>+4632(SB)/4, $0x00000000
-DATA compressTable<>+4636(SB)/4, $0x00000000
-DATA compressTable<>+4640(SB)/4, $0x00000000
-DATA compressTable<>+4644(SB)/4, $0x00000004
-DATA compressTable<>+4648(SB)/4, $0x00000007
-DATA compressTable<>+4652(SB)/4, $0x00000000
-DATA compressTable<>+4656(SB)/4, $0x00000000
-DATA compressTable<>+4660(SB)/4, $0x00000000
-DATA compressTable<>+4664(SB)/4, $0x00000000
-DATA compressTable<>+4668(SB)/4, $0x00000000
-DATA compressTable<>+4672(SB)/4, $0x00000001
-DATA compressTable<>+4676(SB)/4, $0x00000004
-DATA compressTable<>+4680(SB)/4, $0x00000007
-DATA compressTable<>+4684(SB)/4, $0x00000000
-DATA compressTable<>+4688(SB)/4, $0x00000000
-DATA compressTable<>+4692(SB)/4, $0x00000000
-DATA compressTable<>+4696(SB)/4, $0x00000000
-DATA compressTable<>+4700(SB)/4, $0x00000000
-DATA compressTable<>+4704(SB)/4, $0x00000000
-DATA compressTable<>+4708(SB)/4, $0x00000001
-DATA compressTable<>+4712(SB)/4, $0x00000004
-DATA compressTable<>+4716(SB)/4, $0x00000007
-DATA compressTable<>+4720(SB)/4, $0x00000000
-DATA compressTable<>+4724(SB)/4, $0x00000000
-DATA compressTable<>+4728(SB)/4, $0x00000000
-DATA compressTable<>+4732(SB)/4, $0x00000000
-DATA compressTable<>+4736(SB)/4, $0x00000002
-DATA compressTable<>+4740(SB)/4, $0x00000004
-DATA compressTable<>+4744(SB)/4, $0x00000007
-DATA compressTable<>+4748(SB)/4, $0x00000000
-DATA compressTable<>+4752(SB)/4, $0x00000000
-DATA compressTable<>+4756(SB)/4, $0x00000000
-DATA compressTable<>+4760(SB)/4, $0x00000000
-DATA compressTable<>+4764(SB)/4, $0x00000000
-DATA compressTable<>+4768(SB)/4, $0x00000000
-DATA compressTable<>+4772(SB)/4, $0x00000002
-DATA compressTable<>+4776(SB)/4, $0x00000004
-DATA compressTable<>+4780(SB)/4, $0x00000007
-DATA compressTable<>+4784(SB)/4, $0x00000000
-DATA compressTable<>+4788(SB)/4, $0x00000000
-DATA compressTable<>+4792(SB)/4, $0x00000000
-DATA compressTable<>+4796(SB)/4, $0x00000000
-DATA compressTable<>+4800(SB)/4, $0x00000001
-DATA compressTable<>+4804(SB)/4, $0x00000002
-DATA compressTable<>+4808(SB)/4, $0x00000004
-DATA compressTable<>+4812(SB)/4, $0x00000007
-DATA compressTable<>+4816(SB)/4, $0x00000000
-DATA compressTable<>+4820(SB)/4, $0x00000000
-DATA compressTable<>+4824(SB)/4, $0x00000000
-DATA compressTable<>+4828(SB)/4, $0x00000000
-DATA compressTable<>+4832(SB)/4, $0x00000000
-DATA compressTable<>+4836(SB)/4, $0x00000001
-DATA compressTable<>+4840(SB)/4, $0x00000002
-DATA compressTable<>+4844(SB)/4, $0x00000004
-DATA compressTable<>+4848(SB)/4, $0x00000007
-DATA compressTable<>+4852(SB)/4, $0x00000000
-DATA compressTable<>+4856(SB)/4, $0x00000000
-DATA compressTable<>+4860(SB)/4, $0x00000000
-DATA compressTable<>+4864(SB)/4, $0x00000003
-DATA compressTable<>+4868(SB)/4, $0x00000004
-DATA compressTable<>+4872(SB)/4, $0x00000007
-DATA compressTable<>+4876(SB)/4, $0x00000000
-DATA compressTable<>+4880(SB)/4, $0x00000000
-DATA compressTable<>+4884(SB)/4, $0x00000000
-DATA compressTable<>+4888(SB)/4, $0x00000000
-DATA compressTable<>+4892(SB)/4, $0x00000000
-DATA compressTable<>+4896(SB)/4, $0x00000000
-DATA compressTable<>+4900(SB)/4, $0x00000003
-DATA compressTable<>+4904(SB)/4, $0x00000004
-DATA compressTable<>+4908(SB)/4, $0x00000007
-DATA compressTable<>+4912(SB)/4, $0x00000000
-DATA compressTable<>+4916(SB)/4, $0x00000000
-DATA compressTable<>+4920(SB)/4, $0x00000000
-DATA compressTable<>+4924(SB)/4, $0x00000000
-DATA compressTable<>+4928(SB)/4, $0x00000001
-DATA compressTable<>+4932(SB)/4, $0x00000003
-DATA compressTable<>+4936(SB)/4, $0x00000004
-DATA compressTable<>+4940(SB)/4, $0x00000007
-DATA compressTable<>+4944(SB)/4, $0x00000000
-DATA compressTable<>+4948(SB)/4, $0x00000000
-DATA compressTable<>+4952(SB)/4, $0x00000000
-DATA compressTable<>+4956(SB)/4, $0x00000000
-DATA compressTable<>+4960(SB)/4, $0x00000000
-DATA compressTable<>+4964(SB)/4, $0x00000001
-DATA compressTable<>+4968(SB)/4, $0x00000003
-DATA compressTable<>+4972(SB)/4, $0x00000004
-DATA compressTable<>+4976(SB)/4, $0x00000007
-DATA compressTable<>+4980(SB)/4, $0x00000000
-DATA compressTable<>+4984(SB)/4, $0x00000000
-DATA compressTable<>+4988(SB)/4, $0x00000000
-DATA compressTable<>+4992(SB)/4, $0x00000002
-DATA compressTable<>+4996(SB)/4, $0x00000003
-DATA compressTable<>+5000(SB)/4, $0x00000004
-DATA compressTable<>+5004(SB)/4, $0x00000007
-DATA compressTable<>+5008(SB)/4, $0x00000000
-DATA compressTable<>+5012(SB)/4, $0x00000000
-DATA compressTable<>+5016(SB)/4, $0x00000000
-DATA compressTable<>+5020(SB)/4, $0x00000000
-DATA compressTable<>+5024(SB)/4, $0x00000000
-DATA compressTable<>+5028(SB)/4, $0x00000002
-DATA compressTable<>+5032(SB)/4, $0x00000003
-DATA compressTable<>+5036(SB)/4, $0x00000004
-DATA compressTable<>+5040(SB)/4, $0x00000007
-DATA compressTable<>+5044(SB)/4, $0x00000000
-DATA compressTable<>+5048(SB)/4, $0x00000000
-DATA compressTable<>+5052(SB)/4, $0x00000000
-DATA compressTable<>+5056(SB)/4, $0x00000001
-DATA compressTable<>+5060(SB)/4, $0x00000002
-DATA compressTable<>+5064(SB)/4, $0x00000003
-DATA compressTable<>+5068(SB)/4, $0x00000004
-DATA compressTable<>+5072(SB)/4, $0x00000007
-DATA compressTable<>+5076(SB)/4, $0x00000000
-DATA compressTable<>+5080(SB)/4, $0x00000000
-DATA compressTable<>+5084(SB)/4, $0x00000000
-DATA compressTable<>+5088(SB)/4, $0x00000000
-DATA compressTable<>+5092(SB)/4, $0x00000001
-DATA compressTable<>+5096(SB)/4, $0x00000002
-DATA compressTable<>+5100(SB)/4, $0x00000003
-DATA compressTable<>+5104(SB)/4, $0x00000004
-DATA compressTable<>+5108(SB)/4, $0x00000007
-DATA compressTable<>+5112(SB)/4, $0x00000000
-DATA compressTable<>+5116(SB)/4, $0x00000000
-DATA compressTable<>+5120(SB)/4, $0x00000005
-DATA compressTable<>+5124(SB)/4, $0x00000007
-DATA compressTable<>+5128(SB)/4, $0x00000000
-DATA compressTable<>+5132(SB)/4, $0x00000000
-DATA compressTable<>+5136(SB)/4, $0x00000000
-DATA compressTable<>+5140(SB)/4, $0x00000000
-DATA compressTable<>+5144(SB)/4, $0x00000000
-DATA compressTable<>+5148(SB)/4, $0x00000000
-DATA compressTable<>+5152(SB)/4, $0x00000000
-DATA compressTable<>+5156(SB)/4, $0x00000005
-DATA compressTable<>+5160(SB)/4, $0x00000007
-DATA compressTable<>+5164(SB)/4, $0x00000000
-DATA compressTable<>+5168(SB)/4, $0x00000000
-DATA compressTable<>+5172(SB)/4, $0x00000000
-DATA compressTable<>+5176(SB)/4, $0x00000000
-DATA compressTable<>+5180(SB)/4, $0x00000000
-DATA compressTable<>+5184(SB)/4, $0x00000001
-DATA compressTable<>+5188(SB)/4, $0x00000005
-DATA compressTable<>+5192(SB)/4, $0x00000007
-DATA compressTable<>+5196(SB)/4, $0x00000000
-DATA compressTable<>+5200(SB)/4, $0x00000000
-DATA compressTable<>+5204(SB)/4, $0x00000000
-DATA compressTable<>+5208(SB)/4, $0x00000000
-DATA compressTable<>+5212(SB)/4, $0x00000000
-DATA compressTable<>+5216(SB)/4, $0x00000000
-DATA compressTable<>+5220(SB)/4, $0x00000001
-DATA compressTable<>+5224(SB)/4, $0x00000005
-DATA compressTable<>+5228(SB)/4, $0x00000007
-DATA compressTable<>+5232(SB)/4, $0x00000000
-DATA compressTable<>+5236(SB)/4, $0x00000000
-DATA compressTable<>+5240(SB)/4, $0x00000000
-DATA compressTable<>+5244(SB)/4, $0x00000000
-DATA compressTable<>+5248(SB)/4, $0x00000002
-DATA compressTable<>+5252(SB)/4, $0x00000005
-DATA compressTable<>+5256(SB)/4, $0x00000007
-DATA compressTable<>+5260(SB)/4, $0x00000000
-DATA compressTable<>+5264(SB)/4, $0x00000000
-DATA compressTable<>+5268(SB)/4, $0x00000000
-DATA compressTable<>+5272(SB)/4, $0x00000000
-DATA compressTable<>+5276(SB)/4, $0x00000000
-DATA compressTable<>+5280(SB)/4, $0x00000000
-DATA compressTable<>+5284(SB)/4, $0x00000002
-DATA compressTable<>+5288(SB)/4, $0x00000005
-DATA compressTable<>+5292(SB)/4, $0x00000007
-DATA compressTable<>+5296(SB)/4, $0x00000000
-DATA compressTable<>+5300(SB)/4, $0x00000000
-DATA compressTable<>+5304(SB)/4, $0x00000000
-DATA compressTable<>+5308(SB)/4, $0x00000000
-DATA compressTable<>+5312(SB)/4, $0x00000001
-DATA compressTable<>+5316(SB)/4, $0x00000002
-DATA compressTable<>+5320(SB)/4, $0x00000005
-DATA compressTable<>+5324(SB)/4, $0x00000007
-DATA compressTable<>+5328(SB)/4, $0x00000000
-DATA compressTable<>+5332(SB)/4, $0x00000000
-DATA compressTable<>+5336(SB)/4, $0x00000000
-DATA compressTable<>+5340(SB)/4, $0x00000000
-DATA compressTable<>+5344(SB)/4, $0x00000000
-DATA compressTable<>+5348(SB)/4, $0x00000001
-DATA compressTable<>+5352(SB)/4, $0x00000002
-DATA compressTable<>+5356(SB)/4, $0x00000005
-DATA compressTable<>+5360(SB)/4, $0x00000007
-DATA compressTable<>+5364(SB)/4, $0x00000000
-DATA compressTable<>+5368(SB)/4, $0x00000000
-DATA compressTable<>+5372(SB)/4, $0x00000000
-DATA compressTable<>+5376(SB)/4, $0x00000003
-DATA compressTable<>+5380(SB)/4, $0x00000005
-DATA compressTable<>+5384(SB)/4, $0x00000007
-DATA compressTable<>+5388(SB)/4, $0x00000000
-DATA compressTable<>+5392(SB)/4, $0x00000000
-DATA compressTable<>+5396(SB)/4, $0x00000000
-DATA compressTable<>+5400(SB)/4, $0x00000000
-DATA compressTable<>+5404(SB)/4, $0x00000000
-DATA compressTable<>+5408(SB)/4, $0x00000000
-DATA compressTable<>+5412(SB)/4, $0x00000003
-DATA compressTable<>+5416(SB)/4, $0x00000005
-DATA compressTable<>+5420(SB)/4, $0x00000007
-DATA compressTable<>+5424(SB)/4, $0x00000000
-DATA compressTable<>+5428(SB)/4, $0x00000000
-DATA compressTable<>+5432(SB)/4, $0x00000000
-DATA compressTable<>+5436(SB)/4, $0x00000000
-DATA compressTable<>+5440(SB)/4, $0x00000001
-DATA compressTable<>+5444(SB)/4, $0x00000003
-DATA compressTable<>+5448(SB)/4, $0x00000005
-DATA compressTable<>+5452(SB)/4, $0x00000007
-DATA compressTable<>+5456(SB)/4, $0x00000000
-DATA compressTable<>+5460(SB)/4, $0x00000000
-DATA compressTable<>+5464(SB)/4, $0x00000000
-DATA compressTable<>+5468(SB)/4, $0x00000000
-DATA compressTable<>+5472(SB)/4, $0x00000000
-DATA compressTable<>+5476(SB)/4, $0x00000001
-DATA compressTable<>+5480(SB)/4, $0x00000003
-DATA compressTable<>+5484(SB)/4, $0x00000005
-DATA compressTable<>+5488(SB)/4, $0x00000007
-DATA compressTable<>+5492(SB)/4, $0x00000000
-DATA compressTable<>+5496(SB)/4, $0x00000000
-DATA compressTable<>+5500(SB)/4, $0x00000000
-DATA compressTable<>+5504(SB)/4, $0x00000002
-DATA compressTable<>+5508(SB)/4, $0x00000003
-DATA compressTable<>+5512(SB)/4, $0x00000005
-DATA compressTable<>+5516(SB)/4, $0x00000007
-DATA compressTable<>+5520(SB)/4, $0x00000000
-DATA compressTable<>+5524(SB)/4, $0x00000000
-DATA compressTable<>+5528(SB)/4, $0x00000000
-DATA compressTable<>+5532(SB)/4, $0x00000000
-DATA compressTable<>+5536(SB)/4, $0x00000000
-DATA compressTable<>+5540(SB)/4, $0x00000002
-DATA compressTable<>+5544(SB)/4, $0x00000003
-DATA compressTable<>+5548(SB)/4, $0x00000005
-DATA compressTable<>+5552(SB)/4, $0x00000007
-DATA compressTable<>+5556(SB)/4, $0x00000000
-DATA compressTable<>+5560(SB)/4, $0x00000000
-DATA compressTable<>+5564(SB)/4, $0x00000000
-DATA compressTable<>+5568(SB)/4, $0x00000001
-DATA compressTable<>+5572(SB)/4, $0x00000002
-DATA compressTable<>+5576(SB)/4, $0x00000003
-DATA compressTable<>+5580(SB)/4, $0x00000005
-DATA compressTable<>+5584(SB)/4, $0x00000007
-DATA compressTable<>+5588(SB)/4, $0x00000000
-DATA compressTable<>+5592(SB)/4, $0x00000000
-DATA compressTable<>+5596(SB)/4, $0x00000000
-DATA compressTable<>+5600(SB)/4, $0x00000000
-DATA compressTable<>+5604(SB)/4, $0x00000001
-DATA compressTable<>+5608(SB)/4, $0x00000002
-DATA compressTable<>+5612(SB)/4, $0x00000003
-DATA compressTable<>+5616(SB)/4, $0x00000005
-DATA compressTable<>+5620(SB)/4, $0x00000007
-DATA compressTable<>+5624(SB)/4, $0x00000000
-DATA compressTable<>+5628(SB)/4, $0x00000000
-DATA compressTable<>+5632(SB)/4, $0x00000004
-DATA compressTable<>+5636(SB)/4, $0x00000005
-DATA compressTable<>+5640(SB)/4, $0x00000007
-DATA compressTable<>+5644(SB)/4, $0x00000000
-DATA compressTable<>+5648(SB)/4, $0x00000000
-DATA compressTable<>+5652(SB)/4, $0x00000000
-DATA compressTable<>+5656(SB)/4, $0x00000000
-DATA compressTable<>+5660(SB)/4, $0x00000000
-DATA compressTable<>+5664(SB)/4, $0x00000000
-DATA compressTable<>+5668(SB)/4, $0x00000004
-DATA compressTable<>+5672(SB)/4, $0x00000005
-DATA compressTable<>+5676(SB)/4, $0x00000007
-DATA compressTable<>+5680(SB)/4, $0x00000000
-DATA compressTable<>+5684(SB)/4, $0x00000000
-DATA compressTable<>+5688(SB)/4, $0x00000000
-DATA compressTable<>+5692(SB)/4, $0x00000000
-DATA compressTable<>+5696(SB)/4, $0x00000001
-DATA compressTable<>+5700(SB)/4, $0x00000004
-DATA compressTable<>+5704(SB)/4, $0x00000005
-DATA compressTable<>+5708(SB)/4, $0x00000007
-DATA compressTable<>+5712(SB)/4, $0x00000000
-DATA compressTable<>+5716(SB)/4, $0x00000000
-DATA compressTable<>+5720(SB)/4, $0x00000000
-DATA compressTable<>+5724(SB)/4, $0x00000000
-DATA compressTable<>+5728(SB)/4, $0x00000000
-DATA compressTable<>+5732(SB)/4, $0x00000001
-DATA compressTable<>+5736(SB)/4, $0x00000004
-DATA compressTable<>+5740(SB)/4, $0x00000005
-DATA compressTable<>+5744(SB)/4, $0x00000007
-DATA compressTable<>+5748(SB)/4, $0x00000000
-DATA compressTable<>+5752(SB)/4, $0x00000000
-DATA compressTable<>+5756(SB)/4, $0x00000000
-DATA compressTable<>+5760(SB)/4, $0x00000002
-DATA compressTable<>+5764(SB)/4, $0x00000004
-DATA compressTable<>+5768(SB)/4, $0x00000005
-DATA compressTable<>+5772(SB)/4, $0x00000007
-DATA compressTable<>+5776(SB)/4, $0x00000000
-DATA compressTable<>+5780(SB)/4, $0x00000000
-DATA compressTable<>+5784(SB)/4, $0x00000000
-DATA compressTable<>+5788(SB)/4, $0x00000000
-DATA compressTable<>+5792(SB)/4, $0x00000000
-DATA compressTable<>+5796(SB)/4, $0x00000002
-DATA compressTable<>+5800(SB)/4, $0x00000004
-DATA compressTable<>+5804(SB)/4, $0x00000005
-DATA compressTable<>+5808(SB)/4, $0x00000007
-DATA compressTable<>+5812(SB)/4, $0x00000000
-DATA compressTable<>+5816(SB)/4, $0x00000000
-DATA compressTable<>+5820(SB)/4, $0x00000000
-DATA compressTable<>+5824(SB)/4, $0x00000001
-DATA compressTable<>+5828(SB)/4, $0x00000002
-DATA compressTable<>+5832(SB)/4, $0x00000004
-DATA compressTable<>+5836(SB)/4, $0x00000005
-DATA compressTable<>+5840(SB)/4, $0x00000007
-DATA compressTable<>+5844(SB)/4, $0x00000000
-DATA compressTable<>+5848(SB)/4, $0x00000000
-DATA compressTable<>+5852(SB)/4, $0x00000000
-DATA compressTable<>+5856(SB)/4, $0x00000000
-DATA compressTable<>+5860(SB)/4, $0x00000001
-DATA compressTable<>+5864(SB)/4, $0x00000002
-DATA compressTable<>+5868(SB)/4, $0x00000004
-DATA compressTable<>+5872(SB)/4, $0x00000005
-DATA compressTable<>+5876(SB)/4, $0x00000007
-DATA compressTable<>+5880(SB)/4, $0x00000000
-DATA compressTable<>+5884(SB)/4, $0x00000000
-DATA compressTable<>+5888(SB)/4, $0x00000003
-DATA compressTable<>+5892(SB)/4, $0x00000004
-DATA compressTable<>+5896(SB)/4, $0x00000005
-DATA compressTable<>+5900(SB)/4, $0x00000007
-DATA compressTable<>+5904(SB)/4, $0x00000000
-DATA compressTable<>+5908(SB)/4, $0x00000000
-DATA compressTable<>+5912(SB)/4, $0x00000000
-DATA compressTable<>+5916(SB)/4, $0x00000000
-DATA compressTable<>+5920(SB)/4, $0x00000000
-DATA compressTable<>+5924(SB)/4, $0x00000003
-DATA compressTable<>+5928(SB)/4, $0x00000004
-DATA compressTable<>+5932(SB)/4, $0x00000005
-DATA compressTable<>+5936(SB)/4, $0x00000007
-DATA compressTable<>+5940(SB)/4, $0x00000000
-DATA compressTable<>+5944(SB)/4, $0x00000000
-DATA compressTable<>+5948(SB)/4, $0x00000000
-DATA compressTable<>+5952(SB)/4, $0x00000001
-DATA compressTable<>+5956(SB)/4, $0x00000003
-DATA compressTable<>+5960(SB)/4, $0x00000004
-DATA compressTable<>+5964(SB)/4, $0x00000005
-DATA compressTable<>+5968(SB)/4, $0x00000007
-DATA compressTable<>+5972(SB)/4, $0x00000000
-DATA compressTable<>+5976(SB)/4, $0x00000000
-DATA compressTable<>+5980(SB)/4, $0x00000000
-DATA compressTable<>+5984(SB)/4, $0x00000000
-DATA compressTable<>+5988(SB)/4, $0x00000001
-DATA compressTable<>+5992(SB)/4, $0x00000003
-DATA compressTable<>+5996(SB)/4, $0x00000004
-DATA compressTable<>+6000(SB)/4, $0x00000005
-DATA compressTable<>+6004(SB)/4, $0x00000007
-DATA compressTable<>+6008(SB)/4, $0x00000000
-DATA compressTable<>+6012(SB)/4, $0x00000000
-DATA compressTable<>+6016(SB)/4, $0x00000002
-DATA compressTable<>+6020(SB)/4, $0x00000003
-DATA compressTable<>+6024(SB)/4, $0x00000004
-DATA compressTable<>+6028(SB)/4, $0x00000005
-DATA compressTable<>+6032(SB)/4, $0x00000007
-DATA compressTable<>+6036(SB)/4, $0x00000000
-DATA compressTable<>+6040(SB)/4, $0x00000000
-DATA compressTable<>+6044(SB)/4, $0x00000000
-DATA compressTable<>+6048(SB)/4, $0x00000000
-DATA compressTable<>+6052(SB)/4, $0x00000002
-DATA compressTable<>+6056(SB)/4, $0x00000003
-DATA compressTable<>+6060(SB)/4, $0x00000004
-DATA compressTable<>+6064(SB)/4, $0x00000005
-DATA compressTable<>+6068(SB)/4, $0x00000007
-DATA compressTable<>+6072(SB)/4, $0x00000000
-DATA compressTable<>+6076(SB)/4, $0x00000000
-DATA compressTable<>+6080(SB)/4, $0x00000001
-DATA compressTable<>+6084(SB)/4, $0x00000002
-DATA compressTable<>+6088(SB)/4, $0x00000003
-DATA compressTable<>+6092(SB)/4, $0x00000004
-DATA compressTable<>+6096(SB)/4, $0x00000005
-DATA compressTable<>+6100(SB)/4, $0x00000007
-DATA compressTable<>+6104(SB)/4, $0x00000000
-DATA compressTable<>+6108(SB)/4, $0x00000000
-DATA compressTable<>+6112(SB)/4, $0x00000000
-DATA compressTable<>+6116(SB)/4, $0x00000001
-DATA compressTable<>+6120(SB)/4, $0x00000002
-DATA compressTable<>+6124(SB)/4, $0x00000003
-DATA compressTable<>+6128(SB)/4, $0x00000004
-DATA compressTable<>+6132(SB)/4, $0x00000005
-DATA compressTable<>+6136(SB)/4, $0x00000007
-DATA compressTable<>+6140(SB)/4, $0x00000000
-DATA compressTable<>+6144(SB)/4, $0x00000006
-DATA compressTable<>+6148(SB)/4, $0x00000007
-DATA compressTable<>+6152(SB)/4, $0x00000000
-DATA compressTable<>+6156(SB)/4, $0x00000000
-DATA compressTable<>+6160(SB)/4, $0x00000000
-DATA compressTable<>+6164(SB)/4, $0x00000000
-DATA compressTable<>+6168(SB)/4, $0x00000000
-DATA compressTable<>+6172(SB)/4, $0x00000000
-DATA compressTable<>+6176(SB)/4, $0x00000000
-DATA compressTable<>+6180(SB)/4, $0x00000006
-DATA compressTable<>+6184(SB)/4, $0x00000007
-DATA compressTable<>+6188(SB)/4, $0x00000000
-DATA compressTable<>+6192(SB)/4, $0x00000000
-DATA compressTable<>+6196(SB)/4, $0x00000000
-DATA compressTable<>+6200(SB)/4, $0x00000000
-DATA compressTable<>+6204(SB)/4, $0x00000000
-DATA compressTable<>+6208(SB)/4, $0x00000001
-DATA compressTable<>+6212(SB)/4, $0x00000006
-DATA compressTable<>+6216(SB)/4, $0x00000007
-DATA compressTable<>+6220(SB)/4, $0x00000000
-DATA compressTable<>+6224(SB)/4, $0x00000000
-DATA compressTable<>+6228(SB)/4, $0x00000000
-DATA compressTable<>+6232(SB)/4, $0x00000000
-DATA compressTable<>+6236(SB)/4, $0x00000000
-DATA compressTable<>+6240(SB)/4, $0x00000000
-DATA compressTable<>+6244(SB)/4, $0x00000001
-DATA compressTable<>+6248(SB)/4, $0x00000006
-DATA compressTable<>+6252(SB)/4, $0x00000007
-DATA compressTable<>+6256(SB)/4, $0x00000000
-DATA compressTable<>+6260(SB)/4, $0x00000000
-DATA compressTable<>+6264(SB)/4, $0x00000000
-DATA compressTable<>+6268(SB)/4, $0x00000000
-DATA compressTable<>+6272(SB)/4, $0x00000002
-DATA compressTable<>+6276(SB)/4, $0x00000006
-DATA compressTable<>+6280(SB)/4, $0x00000007
-DATA compressTable<>+6284(SB)/4, $0x00000000
-DATA compressTable<>+6288(SB)/4, $0x00000000
-DATA compressTable<>+6292(SB)/4, $0x00000000
-DATA compressTable<>+6296(SB)/4, $0x00000000
-DATA compressTable<>+6300(SB)/4, $0x00000000
-DATA compressTable<>+6304(SB)/4, $0x00000000
-DATA compressTable<>+6308(SB)/4, $0x00000002
-DATA compressTable<>+6312(SB)/4, $0x00000006
-DATA compressTable<>+6316(SB)/4, $0x00000007
-DATA compressTable<>+6320(SB)/4, $0x00000000
-DATA compressTable<>+6324(SB)/4, $0x00000000
-DATA compressTable<>+6328(SB)/4, $0x00000000
-DATA compressTable<>+6332(SB)/4, $0x00000000
-DATA compressTable<>+6336(SB)/4, $0x00000001
-DATA compressTable<>+6340(SB)/4, $0x00000002
-DATA compressTable<>+6344(SB)/4, $0x00000006
-DATA compressTable<>+6348(SB)/4, $0x00000007
-DATA compressTable<>+6352(SB)/4, $0x00000000
-DATA compressTable<>+6356(SB)/4, $0x00000000
-DATA compressTable<>+6360(SB)/4, $0x00000000
-DATA compressTable<>+6364(SB)/4, $0x00000000
-DATA compressTable<>+6368(SB)/4, $0x00000000
-DATA compressTable<>+6372(SB)/4, $0x00000001
-DATA compressTable<>+6376(SB)/4, $0x00000002
-DATA compressTable<>+6380(SB)/4, $0x00000006
-DATA compressTable<>+6384(SB)/4, $0x00000007
-DATA compressTable<>+6388(SB)/4, $0x00000000
-DATA compressTable<>+6392(SB)/4, $0x00000000
-DATA compressTable<>+6396(SB)/4, $0x00000000
-DATA compressTable<>+6400(SB)/4, $0x00000003
-DATA compressTable<>+6404(SB)/4, $0x00000006
-DATA compressTable<>+6408(SB)/4, $0x00000007
-DATA compressTable<>+6412(SB)/4, $0x00000000
-DATA compressTable<>+6416(SB)/4, $0x00000000
-DATA compressTable<>+6420(SB)/4, $0x00000000
-DATA compressTable<>+6424(SB)/4, $0x00000000
-DATA compressTable<>+6428(SB)/4, $0x00000000
-DATA compressTable<>+6432(SB)/4, $0x00000000
-DATA compressTable<>+6436(SB)/4, $0x00000003
-DATA compressTable<>+6440(SB)/4, $0x00000006
-DATA compressTable<>+6444(SB)/4, $0x00000007
-DATA compressTable<>+6448(SB)/4, $0x00000000
-DATA compressTable<>+6452(SB)/4, $0x00000000
-DATA compressTable<>+6456(SB)/4, $0x00000000
-DATA compressTable<>+6460(SB)/4, $0x00000000
-DATA compressTable<>+6464(SB)/4, $0x00000001
-DATA compressTable<>+6468(SB)/4, $0x00000003
-DATA compressTable<>+6472(SB)/4, $0x00000006
-DATA compressTable<>+6476(SB)/4, $0x00000007
-DATA compressTable<>+6480(SB)/4, $0x00000000
-DATA compressTable<>+6484(SB)/4, $0x00000000
-DATA compressTable<>+6488(SB)/4, $0x00000000
-DATA compressTable<>+6492(SB)/4, $0x00000000
-DATA compressTable<>+6496(SB)/4, $0x00000000
-DATA compressTable<>+6500(SB)/4, $0x00000001
-DATA compressTable<>+6504(SB)/4, $0x00000003
-DATA compressTable<>+6508(SB)/4, $0x00000006
-DATA compressTable<>+6512(SB)/4, $0x00000007
-DATA compressTable<>+6516(SB)/4, $0x00000000
-DATA compressTable<>+6520(SB)/4, $0x00000000
-DATA compressTable<>+6524(SB)/4, $0x00000000
-DATA compressTable<>+6528(SB)/4, $0x00000002
-DATA compressTable<>+6532(SB)/4, $0x00000003
-DATA compressTable<>+6536(SB)/4, $0x00000006
-DATA compressTable<>+6540(SB)/4, $0x00000007
-DATA compressTable<>+6544(SB)/4, $0x00000000
-DATA compressTable<>+6548(SB)/4, $0x00000000
-DATA compressTable<>+6552(SB)/4, $0x00000000
-DATA compressTable<>+6556(SB)/4, $0x00000000
-DATA compressTable<>+6560(SB)/4, $0x00000000
-DATA compressTable<>+6564(SB)/4, $0x00000002
-DATA compressTable<>+6568(SB)/4, $0x00000003
-DATA compressTable<>+6572(SB)/4, $0x00000006
-DATA compressTable<>+6576(SB)/4, $0x00000007
-DATA compressTable<>+6580(SB)/4, $0x00000000
-DATA compressTable<>+6584(SB)/4, $0x00000000
-DATA compressTable<>+6588(SB)/4, $0x00000000
-DATA compressTable<>+6592(SB)/4, $0x00000001
-DATA compressTable<>+6596(SB)/4, $0x00000002
-DATA compressTable<>+6600(SB)/4, $0x00000003
-DATA compressTable<>+6604(SB)/4, $0x00000006
-DATA compressTable<>+6608(SB)/4, $0x00000007
-DATA compressTable<>+6612(SB)/4, $0x00000000
-DATA compressTable<>+6616(SB)/4, $0x00000000
-DATA compressTable<>+6620(SB)/4, $0x00000000
-DATA compressTable<>+6624(SB)/4, $0x00000000
-DATA compressTable<>+6628(SB)/4, $0x00000001
-DATA compressTable<>+6632(SB)/4, $0x00000002
-DATA compressTable<>+6636(SB)/4, $0x00000003
-DATA compressTable<>+6640(SB)/4, $0x00000006
-DATA compressTable<>+6644(SB)/4, $0x00000007
-DATA compressTable<>+6648(SB)/4, $0x00000000
-DATA compressTable<>+6652(SB)/4, $0x00000000
-DATA compressTable<>+6656(SB)/4, $0x00000004
-DATA compressTable<>+6660(SB)/4, $0x00000006
-DATA compressTable<>+6664(SB)/4, $0x00000007
-DATA compressTable<>+6668(SB)/4, $0x00000000
-DATA compressTable<>+6672(SB)/4, $0x00000000
-DATA compressTable<>+6676(SB)/4, $0x00000000
-DATA compressTable<>+6680(SB)/4, $0x00000000
-DATA compressTable<>+6684(SB)/4, $0x00000000
-DATA compressTable<>+6688(SB)/4, $0x00000000
-DATA compressTable<>+6692(SB)/4, $0x00000004
-DATA compressTable<>+6696(SB)/4, $0x00000006
-DATA compressTable<>+6700(SB)/4, $0x00000007
-DATA compressTable<>+6704(SB)/4, $0x00000000
-DATA compressTable<>+6708(SB)/4, $0x00000000
-DATA compressTable<>+6712(SB)/4, $0x00000000
-DATA compressTable<>+6716(SB)/4, $0x00000000
-DATA compressTable<>+6720(SB)/4, $0x00000001
-DATA compressTable<>+6724(SB)/4, $0x00000004
-DATA compressTable<>+6728(SB)/4, $0x00000006
-DATA compressTable<>+6732(SB)/4, $0x00000007
-DATA compressTable<>+6736(SB)/4, $0x00000000
-DATA compressTable<>+6740(SB)/4, $0x00000000
-DATA compressTable<>+6744(SB)/4, $0x00000000
-DATA compressTable<>+6748(SB)/4, $0x00000000
-DATA compressTable<>+6752(SB)/4, $0x00000000
-DATA compressTable<>+6756(SB)/4, $0x00000001
-DATA compressTable<>+6760(SB)/4, $0x00000004
-DATA compressTable<>+6764(SB)/4, $0x00000006
-DATA compressTable<>+6768(SB)/4, $0x00000007
-DATA compressTable<>+6772(SB)/4, $0x00000000
-DATA compressTable<>+6776(SB)/4, $0x00000000
-DATA compressTable<>+6780(SB)/4, $0x00000000
-DATA compressTable<>+6784(SB)/4, $0x00000002
-DATA compressTable<>+6788(SB)/4, $0x00000004
-DATA compressTable<>+6792(SB)/4, $0x00000006
-DATA compressTable<>+6796(SB)/4, $0x00000007
-DATA compressTable<>+6800(SB)/4, $0x00000000
-DATA compressTable<>+6804(SB)/4, $0x00000000
-DATA compressTable<>+6808(SB)/4, $0x00000000
-DATA compressTable<>+6812(SB)/4, $0x00000000
-DATA compressTable<>+6816(SB)/4, $0x00000000
-DATA compressTable<>+6820(SB)/4, $0x00000002
-DATA compressTable<>+6824(SB)/4, $0x00000004
-DATA compressTable<>+6828(SB)/4, $0x00000006
-DATA compressTable<>+6832(SB)/4, $0x00000007
-DATA compressTable<>+6836(SB)/4, $0x00000000
-DATA compressTable<>+6840(SB)/4, $0x00000000
-DATA compressTable<>+6844(SB)/4, $0x00000000
-DATA compressTable<>+6848(SB)/4, $0x00000001
-DATA compressTable<>+6852(SB)/4, $0x00000002
-DATA compressTable<>+6856(SB)/4, $0x00000004
-DATA compressTable<>+6860(SB)/4, $0x00000006
-DATA compressTable<>+6864(SB)/4, $0x00000007
-DATA compressTable<>+6868(SB)/4, $0x00000000
-DATA compressTable<>+6872(SB)/4, $0x00000000
-DATA compressTable<>+6876(SB)/4, $0x00000000
-DATA compressTable<>+6880(SB)/4, $0x00000000
-DATA compressTable<>+6884(SB)/4, $0x00000001
-DATA compressTable<>+6888(SB)/4, $0x00000002
-DATA compressTable<>+6892(SB)/4, $0x00000004
-DATA compressTable<>+6896(SB)/4, $0x00000006
-DATA compressTable<>+6900(SB)/4, $0x00000007
-DATA compressTable<>+6904(SB)/4, $0x00000000
-DATA compressTable<>+6908(SB)/4, $0x00000000
-DATA compressTable<>+6912(SB)/4, $0x00000003
-DATA compressTable<>+6916(SB)/4, $0x00000004
-DATA compressTable<>+6920(SB)/4, $0x00000006
-DATA compressTable<>+6924(SB)/4, $0x00000007
-DATA compressTable<>+6928(SB)/4, $0x00000000
-DATA compressTable<>+6932(SB)/4, $0x00000000
-DATA compressTable<>+6936(SB)/4, $0x00000000
-DATA compressTable<>+6940(SB)/4, $0x00000000
-DATA compressTable<>+6944(SB)/4, $0x00000000
-DATA compressTable<>+6948(SB)/4, $0x00000003
-DATA compressTable<>+6952(SB)/4, $0x00000004
-DATA compressTable<>+6956(SB)/4, $0x00000006
-DATA compressTable<>+6960(SB)/4, $0x00000007
-DATA compressTable<>+6964(SB)/4, $0x00000000
-DATA compressTable<>+6968(SB)/4, $0x00000000
-DATA compressTable<>+6972(SB)/4, $0x00000000
-DATA compressTable<>+6976(SB)/4, $0x00000001
-DATA compressTable<>+6980(SB)/4, $0x00000003
-DATA compressTable<>+6984(SB)/4, $0x00000004
-DATA compressTable<>+6988(SB)/4, $0x00000006
-DATA compressTable<>+6992(SB)/4, $0x00000007
-DATA compressTable<>+6996(SB)/4, $0x00000000
-DATA compressTable<>+7000(SB)/4, $0x00000000
-DATA compressTable<>+7004(SB)/4, $0x00000000
-DATA compressTable<>+7008(SB)/4, $0x00000000
-DATA compressTable<>+7012(SB)/4, $0x00000001
-DATA compressTable<>+7016(SB)/4, $0x00000003
-DATA compressTable<>+7020(SB)/4, $0x00000004
-DATA compressTable<>+7024(SB)/4, $0x00000006
-DATA compressTable<>+7028(SB)/4, $0x00000007
-DATA compressTable<>+7032(SB)/4, $0x00000000
-DATA compressTable<>+7036(SB)/4, $0x00000000
-DATA compressTable<>+7040(SB)/4, $0x00000002
-DATA compressTable<>+7044(SB)/4, $0x00000003
-DATA compressTable<>+7048(SB)/4, $0x00000004
-DATA compressTable<>+7052(SB)/4, $0x00000006
-DATA compressTable<>+7056(SB)/4, $0x00000007
-DATA compressTable<>+7060(SB)/4, $0x00000000
-DATA compressTable<>+7064(SB)/4, $0x00000000
-DATA compressTable<>+7068(SB)/4, $0x00000000
-DATA compressTable<>+7072(SB)/4, $0x00000000
-DATA compressTable<>+7076(SB)/4, $0x00000002
-DATA compressTable<>+7080(SB)/4, $0x00000003
-DATA compressTable<>+7084(SB)/4, $0x00000004
-DATA compressTable<>+7088(SB)/4, $0x00000006
-DATA compressTable<>+7092(SB)/4, $0x00000007
-DATA compressTable<>+7096(SB)/4, $0x00000000
-DATA compressTable<>+7100(SB)/4, $0x00000000
-DATA compressTable<>+7104(SB)/4, $0x00000001
-DATA compressTable<>+7108(SB)/4, $0x00000002
-DATA compressTable<>+7112(SB)/4, $0x00000003
-DATA compressTable<>+7116(SB)/4, $0x00000004
-DATA compressTable<>+7120(SB)/4, $0x00000006
-DATA compressTable<>+7124(SB)/4, $0x00000007
-DATA compressTable<>+7128(SB)/4, $0x00000000
-DATA compressTable<>+7132(SB)/4, $0x00000000
-DATA compressTable<>+7136(SB)/4, $0x00000000
-DATA compressTable<>+7140(SB)/4, $0x00000001
-DATA compressTable<>+7144(SB)/4, $0x00000002
-DATA compressTable<>+7148(SB)/4, $0x00000003
-DATA compressTable<>+7152(SB)/4, $0x00000004
-DATA compressTable<>+7156(SB)/4, $0x00000006
-DATA compressTable<>+7160(SB)/4, $0x00000007
-DATA compressTable<>+7164(SB)/4, $0x00000000
-DATA compressTable<>+7168(SB)/4, $0x00000005
-DATA compressTable<>+7172(SB)/4, $0x00000006
-DATA compressTable<>+7176(SB)/4, $0x00000007
-DATA compressTable<>+7180(SB)/4, $0x00000000
-DATA compressTable<>+7184(SB)/4, $0x00000000
-DATA compressTable<>+7188(SB)/4, $0x00000000
-DATA compressTable<>+7192(SB)/4, $0x00000000
-DATA compressTable<>+7196(SB)/4, $0x00000000
-DATA compressTable<>+7200(SB)/4, $0x00000000
-DATA compressTable<>+7204(SB)/4, $0x00000005
-DATA compressTable<>+7208(SB)/4, $0x00000006
-DATA compressTable<>+7212(SB)/4, $0x00000007
-DATA compressTable<>+7216(SB)/4, $0x00000000
-DATA compressTable<>+7220(SB)/4, $0x00000000
-DATA compressTable<>+7224(SB)/4, $0x00000000
-DATA compressTable<>+7228(SB)/4, $0x00000000
-DATA compressTable<>+7232(SB)/4, $0x00000001
-DATA compressTable<>+7236(SB)/4, $0x00000005
-DATA compressTable<>+7240(SB)/4, $0x00000006
-DATA compressTable<>+7244(SB)/4, $0x00000007
-DATA compressTable<>+7248(SB)/4, $0x00000000
-DATA compressTable<>+7252(SB)/4, $0x00000000
-DATA compressTable<>+7256(SB)/4, $0x00000000
-DATA compressTable<>+7260(SB)/4, $0x00000000
-DATA compressTable<>+7264(SB)/4, $0x00000000
-DATA compressTable<>+7268(SB)/4, $0x00000001
-DATA compressTable<>+7272(SB)/4, $0x00000005
-DATA compressTable<>+7276(SB)/4, $0x00000006
-DATA compressTable<>+7280(SB)/4, $0x00000007
-DATA compressTable<>+7284(SB)/4, $0x00000000
-DATA compressTable<>+7288(SB)/4, $0x00000000
-DATA compressTable<>+7292(SB)/4, $0x00000000
-DATA compressTable<>+7296(SB)/4, $0x00000002
-DATA compressTable<>+7300(SB)/4, $0x00000005
-DATA compressTable<>+7304(SB)/4, $0x00000006
-DATA compressTable<>+7308(SB)/4, $0x00000007
-DATA compressTable<>+7312(SB)/4, $0x00000000
-DATA compressTable<>+7316(SB)/4, $0x00000000
-DATA compressTable<>+7320(SB)/4, $0x00000000
-DATA compressTable<>+7324(SB)/4, $0x00000000
-DATA compressTable<>+7328(SB)/4, $0x00000000
-DATA compressTable<>+7332(SB)/4, $0x00000002
-DATA compressTable<>+7336(SB)/4, $0x00000005
-DATA compressTable<>+7340(SB)/4, $0x00000006
-DATA compressTable<>+7344(SB)/4, $0x00000007
-DATA compressTable<>+7348(SB)/4, $0x00000000
-DATA compressTable<>+7352(SB)/4, $0x00000000
-DATA compressTable<>+7356(SB)/4, $0x00000000
-DATA compressTable<>+7360(SB)/4, $0x00000001
-DATA compressTable<>+7364(SB)/4, $0x00000002
-DATA compressTable<>+7368(SB)/4, $0x00000005
-DATA compressTable<>+7372(SB)/4, $0x00000006
-DATA compressTable<>+7376(SB)/4, $0x00000007
-DATA compressTable<>+7380(SB)/4, $0x00000000
-DATA compressTable<>+7384(SB)/4, $0x00000000
-DATA compressTable<>+7388(SB)/4, $0x00000000
-DATA compressTable<>+7392(SB)/4, $0x00000000
-DATA compressTable<>+7396(SB)/4, $0x00000001
-DATA compressTable<>+7400(SB)/4, $0x00000002
-DATA compressTable<>+7404(SB)/4, $0x00000005
-DATA compressTable<>+7408(SB)/4, $0x00000006
-DATA compressTable<>+7412(SB)/4, $0x00000007
-DATA compressTable<>+7416(SB)/4, $0x00000000
-DATA compressTable<>+7420(SB)/4, $0x00000000
-DATA compressTable<>+7424(SB)/4, $0x00000003
-DATA compressTable<>+7428(SB)/4, $0x00000005
-DATA compressTable<>+7432(SB)/4, $0x00000006
-DATA compressTable<>+7436(SB)/4, $0x00000007
-DATA compressTable<>+7440(SB)/4, $0x00000000
-DATA compressTable<>+7444(SB)/4, $0x00000000
-DATA compressTable<>+7448(SB)/4, $0x00000000
-DATA compressTable<>+7452(SB)/4, $0x00000000
-DATA compressTable<>+7456(SB)/4, $0x00000000
-DATA compressTable<>+7460(SB)/4, $0x00000003
-DATA compressTable<>+7464(SB)/4, $0x00000005
-DATA compressTable<>+7468(SB)/4, $0x00000006
-DATA compressTable<>+7472(SB)/4, $0x00000007
-DATA compressTable<>+7476(SB)/4, $0x00000000
-DATA compressTable<>+7480(SB)/4, $0x00000000
-DATA compressTable<>+7484(SB)/4, $0x00000000
-DATA compressTable<>+7488(SB)/4, $0x00000001
-DATA compressTable<>+7492(SB)/4, $0x00000003
-DATA compressTable<>+7496(SB)/4, $0x00000005
-DATA compressTable<>+7500(SB)/4, $0x00000006
-DATA compressTable<>+7504(SB)/4, $0x00000007
-DATA compressTable<>+7508(SB)/4, $0x00000000
-DATA compressTable<>+7512(SB)/4, $0x00000000
-DATA compressTable<>+7516(SB)/4, $0x00000000
-DATA compressTable<>+7520(SB)/4, $0x00000000
-DATA compressTable<>+7524(SB)/4, $0x00000001
-DATA compressTable<>+7528(SB)/4, $0x00000003
-DATA compressTable<>+7532(SB)/4, $0x00000005
-DATA compressTable<>+7536(SB)/4, $0x00000006
-DATA compressTable<>+7540(SB)/4, $0x00000007
-DATA compressTable<>+7544(SB)/4, $0x00000000
-DATA compressTable<>+7548(SB)/4, $0x00000000
-DATA compressTable<>+7552(SB)/4, $0x00000002
-DATA compressTable<>+7556(SB)/4, $0x00000003
-DATA compressTable<>+7560(SB)/4, $0x00000005
-DATA compressTable<>+7564(SB)/4, $0x00000006
-DATA compressTable<>+7568(SB)/4, $0x00000007
-DATA compressTable<>+7572(SB)/4, $0x00000000
-DATA compressTable<>+7576(SB)/4, $0x00000000
-DATA compressTable<>+7580(SB)/4, $0x00000000
-DATA compressTable<>+7584(SB)/4, $0x00000000
-DATA compressTable<>+7588(SB)/4, $0x00000002
-DATA compressTable<>+7592(SB)/4, $0x00000003
-DATA compressTable<>+7596(SB)/4, $0x00000005
-DATA compressTable<>+7600(SB)/4, $0x00000006
-DATA compressTable<>+7604(SB)/4, $0x00000007
-DATA compressTable<>+7608(SB)/4, $0x00000000
-DATA compressTable<>+7612(SB)/4, $0x00000000
-DATA compressTable<>+7616(SB)/4, $0x00000001
-DATA compressTable<>+7620(SB)/4, $0x00000002
-DATA compressTable<>+7624(SB)/4, $0x00000003
-DATA compressTable<>+7628(SB)/4, $0x00000005
-DATA compressTable<>+7632(SB)/4, $0x00000006
-DATA compressTable<>+7636(SB)/4, $0x00000007
-DATA compressTable<>+7640(SB)/4, $0x00000000
-DATA compressTable<>+7644(SB)/4, $0x00000000
-DATA compressTable<>+7648(SB)/4, $0x00000000
-DATA compressTable<>+7652(SB)/4, $0x00000001
-DATA compressTable<>+7656(SB)/4, $0x00000002
-DATA compressTable<>+7660(SB)/4, $0x00000003
-DATA compressTable<>+7664(SB)/4, $0x00000005
-DATA compressTable<>+7668(SB)/4, $0x00000006
-DATA compressTable<>+7672(SB)/4, $0x00000007
-DATA compressTable<>+7676(SB)/4, $0x00000000
-DATA compressTable<>+7680(SB)/4, $0x00000004
-DATA compressTable<>+7684(SB)/4, $0x00000005
-DATA compressTable<>+7688(SB)/4, $0x00000006
-DATA compressTable<>+7692(SB)/4, $0x00000007
-DATA compressTable<>+7696(SB)/4, $0x00000000
-DATA compressTable<>+7700(SB)/4, $0x00000000
-DATA compressTable<>+7704(SB)/4, $0x00000000
-DATA compressTable<>+7708(SB)/4, $0x00000000
-DATA compressTable<>+7712(SB)/4, $0x00000000
-DATA compressTable<>+7716(SB)/4, $0x00000004
-DATA compressTable<>+7720(SB)/4, $0x00000005
-DATA compressTable<>+7724(SB)/4, $0x00000006
-DATA compressTable<>+7728(SB)/4, $0x00000007
-DATA compressTable<>+7732(SB)/4, $0x00000000
-DATA compressTable<>+7736(SB)/4, $0x00000000
-DATA compressTable<>+7740(SB)/4, $0x00000000
-DATA compressTable<>+7744(SB)/4, $0x00000001
-DATA compressTable<>+7748(SB)/4, $0x00000004
-DATA compressTable<>+7752(SB)/4, $0x00000005
-DATA compressTable<>+7756(SB)/4, $0x00000006
-DATA compressTable<>+7760(SB)/4, $0x00000007
-DATA compressTable<>+7764(SB)/4, $0x00000000
-DATA compressTable<>+7768(SB)/4, $0x00000000
-DATA compressTable<>+7772(SB)/4, $0x00000000
-DATA compressTable<>+7776(SB)/4, $0x00000000
-DATA compressTable<>+7780(SB)/4, $0x00000001
-DATA compressTable<>+7784(SB)/4, $0x00000004
-DATA compressTable<>+7788(SB)/4, $0x00000005
-DATA compressTable<>+7792(SB)/4, $0x00000006
-DATA compressTable<>+7796(SB)/4, $0x00000007
-DATA compressTable<>+7800(SB)/4, $0x00000000
-DATA compressTable<>+7804(SB)/4, $0x00000000
-DATA compressTable<>+7808(SB)/4, $0x00000002
-DATA compressTable<>+7812(SB)/4, $0x00000004
-DATA compressTable<>+7816(SB)/4, $0x00000005
-DATA compressTable<>+7820(SB)/4, $0x00000006
-DATA compressTable<>+7824(SB)/4, $0x00000007
-DATA compressTable<>+7828(SB)/4, $0x00000000
-DATA compressTable<>+7832(SB)/4, $0x00000000
-DATA compressTable<>+7836(SB)/4, $0x00000000
-DATA compressTable<>+7840(SB)/4, $0x00000000
-DATA compressTable<>+7844(SB)/4, $0x00000002
-DATA compressTable<>+7848(SB)/4, $0x00000004
-DATA compressTable<>+7852(SB)/4, $0x00000005
-DATA compressTable<>+7856(SB)/4, $0x00000006
-DATA compressTable<>+7860(SB)/4, $0x00000007
-DATA compressTable<>+7864(SB)/4, $0x00000000
-DATA compressTable<>+7868(SB)/4, $0x00000000
-DATA compressTable<>+7872(SB)/4, $0x00000001
-DATA compressTable<>+7876(SB)/4, $0x00000002
-DATA compressTable<>+7880(SB)/4, $0x00000004
-DATA compressTable<>+7884(SB)/4, $0x00000005
-DATA compressTable<>+7888(SB)/4, $0x00000006
-DATA compressTable<>+7892(SB)/4, $0x00000007
-DATA compressTable<>+7896(SB)/4, $0x00000000
-DATA compressTable<>+7900(SB)/4, $0x00000000
-DATA compressTable<>+7904(SB)/4, $0x00000000
-DATA compressTable<>+7908(SB)/4, $0x00000001
-DATA compressTable<>+7912(SB)/4, $0x00000002
-DATA compressTable<>+7916(SB)/4, $0x00000004
-DATA compressTable<>+7920(SB)/4, $0x00000005
-DATA compressTable<>+7924(SB)/4, $0x00000006
-DATA compressTable<>+7928(SB)/4, $0x00000007
-DATA compressTable<>+7932(SB)/4, $0x00000000
-DATA compressTable<>+7936(SB)/4, $0x00000003
-DATA compressTable<>+7940(SB)/4, $0x00000004
-DATA compressTable<>+7944(SB)/4, $0x00000005
-DATA compressTable<>+7948(SB)/4, $0x00000006
-DATA compressTable<>+7952(SB)/4, $0x00000007
-DATA compressTable<>+7956(SB)/4, $0x00000000
-DATA compressTable<>+7960(SB)/4, $0x00000000
-DATA compressTable<>+7964(SB)/4, $0x00000000
-DATA compressTable<>+7968(SB)/4, $0x00000000
-DATA compressTable<>+7972(SB)/4, $0x00000003
-DATA compressTable<>+7976(SB)/4, $0x00000004
-DATA compressTable<>+7980(SB)/4, $0x00000005
-DATA compressTable<>+7984(SB)/4, $0x00000006
-DATA compressTable<>+7988(SB)/4, $0x00000007
-DATA compressTable<>+7992(SB)/4, $0x00000000
-DATA compressTable<>+7996(SB)/4, $0x00000000
-DATA compressTable<>+8000(SB)/4, $0x00000001
-DATA compressTable<>+8004(SB)/4, $0x00000003
-DATA compressTable<>+8008(SB)/4, $0x00000004
-DATA compressTable<>+8012(SB)/4, $0x00000005
-DATA compressTable<>+8016(SB)/4, $0x00000006
-DATA compressTable<>+8020(SB)/4, $0x00000007
-DATA compressTable<>+8024(SB)/4, $0x00000000
-DATA compressTable<>+8028(SB)/4, $0x00000000
-DATA compressTable<>+8032(SB)/4, $0x00000000
-DATA compressTable<>+8036(SB)/4, $0x00000001
-DATA compressTable<>+8040(SB)/4, $0x00000003
-DATA compressTable<>+8044(SB)/4, $0x00000004
-DATA compressTable<>+8048(SB)/4, $0x00000005
-DATA compressTable<>+8052(SB)/4, $0x00000006
-DATA compressTable<>+8056(SB)/4, $0x00000007
-DATA compressTable<>+8060(SB)/4, $0x00000000
-DATA compressTable<>+8064(SB)/4, $0x00000002
-DATA compressTable<>+8068(SB)/4, $0x00000003
-DATA compressTable<>+8072(SB)/4, $0x00000004
-DATA compressTable<>+8076(SB)/4, $0x00000005
-DATA compressTable<>+8080(SB)/4, $0x00000006
-DATA compressTable<>+8084(SB)/4, $0x00000007
-DATA compressTable<>+8088(SB)/4, $0x00000000
-DATA compressTable<>+8092(SB)/4, $0x00000000
-DATA compressTable<>+8096(SB)/4, $0x00000000
-DATA compressTable<>+8100(SB)/4, $0x00000002
-DATA compressTable<>+8104(SB)/4, $0x00000003
-DATA compressTable<>+8108(SB)/4, $0x00000004
-DATA compressTable<>+8112(SB)/4, $0x00000005
-DATA compressTable<>+8116(SB)/4, $0x00000006
-DATA compressTable<>+8120(SB)/4, $0x00000007
-DATA compressTable<>+8124(SB)/4, $0x00000000
-DATA compressTable<>+8128(SB)/4, $0x00000001
-DATA compressTable<>+8132(SB)/4, $0x00000002
-DATA compressTable<>+8136(SB)/4, $0x00000003
-DATA compressTable<>+8140(SB)/4, $0x00000004
-DATA compressTable<>+8144(SB)/4, $0x00000005
-DATA compressTable<>+8148(SB)/4, $0x00000006
-DATA compressTable<>+8152(SB)/4, $0x00000007
-DATA compressTable<>+8156(SB)/4, $0x00000000
-DATA compressTable<>+8160(SB)/4, $0x00000000
-DATA compressTable<>+8164(SB)/4, $0x00000001
-DATA compressTable<>+8168(SB)/4, $0x00000002
-DATA compressTable<>+8172(SB)/4, $0x00000003
-DATA compressTable<>+8176(SB)/4, $0x00000004
-DATA compressTable<>+8180(SB)/4, $0x00000005
-DATA compressTable<>+8184(SB)/4, $0x00000006
-DATA compressTable<>+8188(SB)/4, $0x00000007
-GLOBL compressTable<>(SB), RODATA|NOPTR, $8192
-
 // func sgemmKernelAVX512(tiles int, k int, a *float32, aNext int, aStride int, b *float32, c *float32, ldc int, alpha float32, beta float32, rows int, cols int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, MMX+
 TEXT ·sgemmKernelAVX512(SB), NOSPLIT, $0-88
@@ -5290,99 +3240,110 @@ done:
 	VZEROUPPER
 	RET
 
-// func sparseRowsAVX2(rows int, k int, a *float32, lda int, start *int32, idx *int32, val *float32)
-// Requires: AVX, AVX2, POPCNT
-TEXT ·sparseRowsAVX2(SB), NOSPLIT, $0-56
-	MOVQ         rows+0(FP), AX
-	MOVQ         a+16(FP), CX
-	MOVQ         lda+24(FP), DX
-	SHLQ         $0x02, DX
-	MOVQ         start+32(FP), BX
-	MOVQ         idx+40(FP), SI
-	MOVQ         val+48(FP), DI
-	LEAQ         compressTable<>+0(SB), R8
-	XORQ         R9, R9
-	VXORPS       Y0, Y0, Y0
-	VPBROADCASTD vec_00000008<>+0(SB), Y1
-	MOVQ         k+8(FP), R10
-	ANDQ         $0x07, R10
-	LEAQ         tailMask<>+32(SB), R11
-	NEGQ         R10
-	VMOVDQU      (R11)(R10*4), Y2
+// func sparseMasksAVX2(rows int, k int, a *float32, lda int, masks *uint64, stride int)
+// Requires: AVX, BMI2
+TEXT ·sparseMasksAVX2(SB), NOSPLIT, $0-48
+	MOVQ    rows+0(FP), AX
+	MOVQ    a+16(FP), CX
+	MOVQ    lda+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    masks+32(FP), BX
+	MOVQ    stride+40(FP), SI
+	SHLQ    $0x03, SI
+	VXORPS  Y0, Y0, Y0
+	MOVQ    k+8(FP), DI
+	ANDQ    $0x07, DI
+	LEAQ    tailMask<>+32(SB), R8
+	NEGQ    DI
+	VMOVDQU (R8)(DI*4), Y1
 
 row:
 	TESTQ AX, AX
 	JZ    done
-	MOVL  R9, (BX)
-	ADDQ  $0x04, BX
-	VPXOR Y3, Y3, Y3
-	MOVQ  CX, R10
-	MOVQ  k+8(FP), R11
+	MOVQ  CX, DI
+	MOVQ  BX, R8
+	MOVQ  k+8(FP), R9
+
+run:
+	CMPQ      R9, $0x40
+	JB        part
+	XORQ      R10, R10
+	VCMPPS    $0x04, (DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 32(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x08, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 64(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x10, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 96(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x18, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 128(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x20, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 160(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x28, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 192(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x30, R11
+	ORQ       R11, R10
+	VCMPPS    $0x04, 224(DI), Y0, Y2
+	VMOVMSKPS Y2, R11
+	SHLQ      $0x38, R11
+	ORQ       R11, R10
+	MOVQ      R10, (R8)
+	ADDQ      $0x08, R8
+	ADDQ      $0x00000100, DI
+	SUBQ      $0x40, R9
+	JMP       run
+
+part:
+	TESTQ R9, R9
+	JZ    next
+	XORQ  R10, R10
+	XORQ  R11, R11
 
 chunk:
-	CMPQ      R11, $0x08
+	CMPQ      R9, $0x08
 	JB        tail
-	VMOVUPS   (R10), Y4
-	VCMPPS    $0x04, Y0, Y4, Y5
-	VMOVMSKPS Y5, R12
-	MOVQ      R12, R13
-	SHLQ      $0x05, R13
-	VMOVDQU   (R8)(R13*1), Y5
-	VPERMPS   Y4, Y5, Y4
-	VPADDD    Y3, Y5, Y5
-	VMOVUPS   Y4, (DI)(R9*4)
-	VMOVDQU   Y5, (SI)(R9*4)
-	POPCNTL   R12, R12
-	ADDQ      R12, R9
-	VPADDD    Y1, Y3, Y3
-	ADDQ      $0x20, R10
-	SUBQ      $0x08, R11
+	VCMPPS    $0x04, (DI), Y0, Y2
+	VMOVMSKPS Y2, R12
+	SHLXQ     R11, R12, R12
+	ORQ       R12, R10
+	ADDQ      $0x08, R11
+	ADDQ      $0x20, DI
+	SUBQ      $0x08, R9
 	JMP       chunk
 
 tail:
-	TESTQ      R11, R11
-	JZ         next
-	VMASKMOVPS (R10), Y2, Y4
-	VCMPPS     $0x04, Y0, Y4, Y5
-	VMOVMSKPS  Y5, R10
-	MOVQ       R10, R11
-	SHLQ       $0x05, R11
-	VMOVDQU    (R8)(R11*1), Y5
-	VPERMPS    Y4, Y5, Y4
-	VPADDD     Y3, Y5, Y5
-	VMOVUPS    Y4, (DI)(R9*4)
-	VMOVDQU    Y5, (SI)(R9*4)
-	POPCNTL    R10, R10
-	ADDQ       R10, R9
-	VPADDD     Y1, Y3, Y3
+	TESTQ      R9, R9
+	JZ         store
+	VMASKMOVPS (DI), Y1, Y2
+	VCMPPS     $0x04, Y2, Y0, Y2
+	VMOVMSKPS  Y2, DI
+	SHLXQ      R11, DI, DI
+	ORQ        DI, R10
+
+store:
+	MOVQ R10, (R8)
 
 next:
 	ADDQ DX, CX
+	ADDQ SI, BX
 	DECQ AX
 	JMP  row
 
 done:
-	MOVL R9, (BX)
 	VZEROUPPER
 	RET
-
-DATA vec_00000008<>+0(SB)/4, $0x00000008
-DATA vec_00000008<>+4(SB)/4, $0x00000008
-DATA vec_00000008<>+8(SB)/4, $0x00000008
-DATA vec_00000008<>+12(SB)/4, $0x00000008
-DATA vec_00000008<>+16(SB)/4, $0x00000008
-DATA vec_00000008<>+20(SB)/4, $0x00000008
-DATA vec_00000008<>+24(SB)/4, $0x00000008
-DATA vec_00000008<>+28(SB)/4, $0x00000008
-DATA vec_00000008<>+32(SB)/4, $0x00000008
-DATA vec_00000008<>+36(SB)/4, $0x00000008
-DATA vec_00000008<>+40(SB)/4, $0x00000008
-DATA vec_00000008<>+44(SB)/4, $0x00000008
-DATA vec_00000008<>+48(SB)/4, $0x00000008
-DATA vec_00000008<>+52(SB)/4, $0x00000008
-DATA vec_00000008<>+56(SB)/4, $0x00000008
-DATA vec_00000008<>+60(SB)/4, $0x00000008
-GLOBL vec_00000008<>(SB), RODATA|NOPTR, $64
 
 // func finiteRowsAVX2(rows int, cols int, b *float32, ld int) bool
 // Requires: AVX, AVX2
@@ -5477,10 +3438,10 @@ DATA vec_7f800000<>+56(SB)/4, $0x7f800000
 DATA vec_7f800000<>+60(SB)/4, $0x7f800000
 GLOBL vec_7f800000<>(SB), RODATA|NOPTR, $64
 
-// func sgemmSparseAVX512(rows int, start *int32, idx *int32, val *float32, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
-// Requires: AVX, AVX512DQ, AVX512F, BMI2
-TEXT ·sgemmSparseAVX512(SB), NOSPLIT, $0-96
-	MOVQ  cols+80(FP), AX
+// func sgemmSparseAVX512(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI, BMI2
+TEXT ·sgemmSparseAVX512(SB), NOSPLIT, $0-104
+	MOVQ  cols+88(FP), AX
 	MOVQ  AX, CX
 	SHRQ  $0x04, AX
 	ANDQ  $0x0f, CX
@@ -5588,73 +3549,76 @@ not8false:
 
 rows0true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row0true:
 	TESTQ  AX, AX
 	JZ     done0true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried0true
 	VXORPS Z2, Z2, Z2
 	JMP    summed0true
 
 carried0true:
-	VMOVUPS (R11), Z2
+	VMOVUPS (R12), Z2
 
 summed0true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store0true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store0true
 
 entry0true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z3
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z3
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VMOVUPS.Z    (R14), K1, Z4
 	VFMADD231PS  Z4, Z3, Z2
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry0true
+	TESTQ        R13, R13
+	JNZ          entry0true
 
 store0true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final0true
-	VMOVUPS Z2, (R11)
+	VMOVUPS Z2, (R12)
 	JMP     next0true
 
 final0true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled0true
 	VMULPS Z0, Z2, Z2
 
 scaled0true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write0true
-	VMOVUPS.Z   (R8), K1, Z3
+	VMOVUPS.Z   (R9), K1, Z3
 	VFMADD231PS Z3, Z1, Z2
 
 write0true:
-	VMOVUPS Z2, K1, (R8)
+	VMOVUPS Z2, K1, (R9)
 
 next0true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row0true
 
@@ -5664,71 +3628,74 @@ done0true:
 
 rows1false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row1false:
 	TESTQ  AX, AX
 	JZ     done1false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1false
 	VXORPS Z2, Z2, Z2
 	JMP    summed1false
 
 carried1false:
-	VMOVUPS (R11), Z2
+	VMOVUPS (R12), Z2
 
 summed1false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store1false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1false
 
 entry1false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z3
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z3
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z3, Z2
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry1false
+	TESTQ        R13, R13
+	JNZ          entry1false
 
 store1false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1false
-	VMOVUPS Z2, (R11)
+	VMOVUPS Z2, (R12)
 	JMP     next1false
 
 final1false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1false
 	VMULPS Z0, Z2, Z2
 
 scaled1false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write1false
-	VFMADD231PS (R8), Z1, Z2
+	VFMADD231PS (R9), Z1, Z2
 
 write1false:
-	VMOVUPS Z2, (R8)
+	VMOVUPS Z2, (R9)
 
 next1false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row1false
 
@@ -5738,80 +3705,83 @@ done1false:
 
 rows1true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row1true:
 	TESTQ  AX, AX
 	JZ     done1true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	JMP    summed1true
 
 carried1true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
 
 summed1true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store1true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1true
 
 entry1true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z4
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z4, Z2
 	VMOVUPS.Z    64(R14), K1, Z5
 	VFMADD231PS  Z5, Z4, Z3
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry1true
+	TESTQ        R13, R13
+	JNZ          entry1true
 
 store1true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
 	JMP     next1true
 
 final1true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
 
 scaled1true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write1true
-	VFMADD231PS (R8), Z1, Z2
-	VMOVUPS.Z   64(R8), K1, Z4
+	VFMADD231PS (R9), Z1, Z2
+	VMOVUPS.Z   64(R9), K1, Z4
 	VFMADD231PS Z4, Z1, Z3
 
 write1true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, K1, 64(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, K1, 64(R9)
 
 next1true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row1true
 
@@ -5821,78 +3791,81 @@ done1true:
 
 rows2false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row2false:
 	TESTQ  AX, AX
 	JZ     done2false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
 	JMP    summed2false
 
 carried2false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
 
 summed2false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store2false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2false
 
 entry2false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z4
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z4, Z2
 	VFMADD231PS  64(R14), Z4, Z3
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry2false
+	TESTQ        R13, R13
+	JNZ          entry2false
 
 store2false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
 	JMP     next2false
 
 final2false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
 
 scaled2false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write2false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
 
 write2false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
 
 next2false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row2false
 
@@ -5902,25 +3875,28 @@ done2false:
 
 rows2true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row2true:
 	TESTQ  AX, AX
 	JZ     done2true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -5928,61 +3904,61 @@ row2true:
 	JMP    summed2true
 
 carried2true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
 
 summed2true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store2true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2true
 
 entry2true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z5
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z5, Z2
 	VFMADD231PS  64(R14), Z5, Z3
 	VMOVUPS.Z    128(R14), K1, Z6
 	VFMADD231PS  Z6, Z5, Z4
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry2true
+	TESTQ        R13, R13
+	JNZ          entry2true
 
 store2true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
 	JMP     next2true
 
 final2true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
 	VMULPS Z0, Z4, Z4
 
 scaled2true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write2true
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VMOVUPS.Z   128(R8), K1, Z5
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VMOVUPS.Z   128(R9), K1, Z5
 	VFMADD231PS Z5, Z1, Z4
 
 write2true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, K1, 128(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, K1, 128(R9)
 
 next2true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row2true
 
@@ -5992,25 +3968,28 @@ done2true:
 
 rows3false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row3false:
 	TESTQ  AX, AX
 	JZ     done3false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6018,59 +3997,59 @@ row3false:
 	JMP    summed3false
 
 carried3false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
 
 summed3false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store3false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3false
 
 entry3false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z5
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z5, Z2
 	VFMADD231PS  64(R14), Z5, Z3
 	VFMADD231PS  128(R14), Z5, Z4
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry3false
+	TESTQ        R13, R13
+	JNZ          entry3false
 
 store3false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
 	JMP     next3false
 
 final3false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
 	VMULPS Z0, Z4, Z4
 
 scaled3false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write3false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
 
 write3false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
 
 next3false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row3false
 
@@ -6080,25 +4059,28 @@ done3false:
 
 rows3true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row3true:
 	TESTQ  AX, AX
 	JZ     done3true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6107,43 +4089,41 @@ row3true:
 	JMP    summed3true
 
 carried3true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
 
 summed3true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store3true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3true
 
 entry3true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z6
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z6, Z2
 	VFMADD231PS  64(R14), Z6, Z3
 	VFMADD231PS  128(R14), Z6, Z4
 	VMOVUPS.Z    192(R14), K1, Z7
 	VFMADD231PS  Z7, Z6, Z5
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry3true
+	TESTQ        R13, R13
+	JNZ          entry3true
 
 store3true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
 	JMP     next3true
 
 final3true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6151,23 +4131,25 @@ final3true:
 	VMULPS Z0, Z5, Z5
 
 scaled3true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write3true
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VMOVUPS.Z   192(R8), K1, Z6
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VMOVUPS.Z   192(R9), K1, Z6
 	VFMADD231PS Z6, Z1, Z5
 
 write3true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, K1, 192(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, K1, 192(R9)
 
 next3true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row3true
 
@@ -6177,25 +4159,28 @@ done3true:
 
 rows4false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row4false:
 	TESTQ  AX, AX
 	JZ     done4false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6204,42 +4189,40 @@ row4false:
 	JMP    summed4false
 
 carried4false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
 
 summed4false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store4false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4false
 
 entry4false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z6
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z6, Z2
 	VFMADD231PS  64(R14), Z6, Z3
 	VFMADD231PS  128(R14), Z6, Z4
 	VFMADD231PS  192(R14), Z6, Z5
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry4false
+	TESTQ        R13, R13
+	JNZ          entry4false
 
 store4false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
 	JMP     next4false
 
 final4false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6247,22 +4230,24 @@ final4false:
 	VMULPS Z0, Z5, Z5
 
 scaled4false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write4false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
 
 write4false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
 
 next4false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row4false
 
@@ -6272,25 +4257,28 @@ done4false:
 
 rows4true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row4true:
 	TESTQ  AX, AX
 	JZ     done4true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6300,46 +4288,44 @@ row4true:
 	JMP    summed4true
 
 carried4true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
 
 summed4true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store4true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4true
 
 entry4true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z7
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z7, Z2
 	VFMADD231PS  64(R14), Z7, Z3
 	VFMADD231PS  128(R14), Z7, Z4
 	VFMADD231PS  192(R14), Z7, Z5
 	VMOVUPS.Z    256(R14), K1, Z8
 	VFMADD231PS  Z8, Z7, Z6
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry4true
+	TESTQ        R13, R13
+	JNZ          entry4true
 
 store4true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
 	JMP     next4true
 
 final4true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6348,25 +4334,27 @@ final4true:
 	VMULPS Z0, Z6, Z6
 
 scaled4true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write4true
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VMOVUPS.Z   256(R8), K1, Z7
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VMOVUPS.Z   256(R9), K1, Z7
 	VFMADD231PS Z7, Z1, Z6
 
 write4true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, K1, 256(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, K1, 256(R9)
 
 next4true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row4true
 
@@ -6376,25 +4364,28 @@ done4true:
 
 rows5false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row5false:
 	TESTQ  AX, AX
 	JZ     done5false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6404,45 +4395,43 @@ row5false:
 	JMP    summed5false
 
 carried5false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
 
 summed5false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store5false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5false
 
 entry5false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z7
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z7, Z2
 	VFMADD231PS  64(R14), Z7, Z3
 	VFMADD231PS  128(R14), Z7, Z4
 	VFMADD231PS  192(R14), Z7, Z5
 	VFMADD231PS  256(R14), Z7, Z6
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry5false
+	TESTQ        R13, R13
+	JNZ          entry5false
 
 store5false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
 	JMP     next5false
 
 final5false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6451,24 +4440,26 @@ final5false:
 	VMULPS Z0, Z6, Z6
 
 scaled5false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write5false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
 
 write5false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
 
 next5false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row5false
 
@@ -6478,25 +4469,28 @@ done5false:
 
 rows5true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row5true:
 	TESTQ  AX, AX
 	JZ     done5true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6507,25 +4501,24 @@ row5true:
 	JMP    summed5true
 
 carried5true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
-	VMOVUPS 320(R11), Z7
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
+	VMOVUPS 320(R12), Z7
 
 summed5true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store5true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5true
 
 entry5true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z8
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z8, Z2
 	VFMADD231PS  64(R14), Z8, Z3
 	VFMADD231PS  128(R14), Z8, Z4
@@ -6533,23 +4526,22 @@ entry5true:
 	VFMADD231PS  256(R14), Z8, Z6
 	VMOVUPS.Z    320(R14), K1, Z9
 	VFMADD231PS  Z9, Z8, Z7
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry5true
+	TESTQ        R13, R13
+	JNZ          entry5true
 
 store5true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
-	VMOVUPS Z7, 320(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
+	VMOVUPS Z7, 320(R12)
 	JMP     next5true
 
 final5true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6559,27 +4551,29 @@ final5true:
 	VMULPS Z0, Z7, Z7
 
 scaled5true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write5true
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
-	VMOVUPS.Z   320(R8), K1, Z8
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
+	VMOVUPS.Z   320(R9), K1, Z8
 	VFMADD231PS Z8, Z1, Z7
 
 write5true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
-	VMOVUPS Z7, K1, 320(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
+	VMOVUPS Z7, K1, 320(R9)
 
 next5true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row5true
 
@@ -6589,25 +4583,28 @@ done5true:
 
 rows6false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row6false:
 	TESTQ  AX, AX
 	JZ     done6false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6618,48 +4615,46 @@ row6false:
 	JMP    summed6false
 
 carried6false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
-	VMOVUPS 320(R11), Z7
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
+	VMOVUPS 320(R12), Z7
 
 summed6false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store6false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6false
 
 entry6false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z8
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z8, Z2
 	VFMADD231PS  64(R14), Z8, Z3
 	VFMADD231PS  128(R14), Z8, Z4
 	VFMADD231PS  192(R14), Z8, Z5
 	VFMADD231PS  256(R14), Z8, Z6
 	VFMADD231PS  320(R14), Z8, Z7
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry6false
+	TESTQ        R13, R13
+	JNZ          entry6false
 
 store6false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
-	VMOVUPS Z7, 320(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
+	VMOVUPS Z7, 320(R12)
 	JMP     next6false
 
 final6false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6669,26 +4664,28 @@ final6false:
 	VMULPS Z0, Z7, Z7
 
 scaled6false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write6false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
-	VFMADD231PS 320(R8), Z1, Z7
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
+	VFMADD231PS 320(R9), Z1, Z7
 
 write6false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
-	VMOVUPS Z7, 320(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
+	VMOVUPS Z7, 320(R9)
 
 next6false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row6false
 
@@ -6698,25 +4695,28 @@ done6false:
 
 rows6true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row6true:
 	TESTQ  AX, AX
 	JZ     done6true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6728,26 +4728,25 @@ row6true:
 	JMP    summed6true
 
 carried6true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
-	VMOVUPS 320(R11), Z7
-	VMOVUPS 384(R11), Z8
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
+	VMOVUPS 320(R12), Z7
+	VMOVUPS 384(R12), Z8
 
 summed6true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store6true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6true
 
 entry6true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z9
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z9, Z2
 	VFMADD231PS  64(R14), Z9, Z3
 	VFMADD231PS  128(R14), Z9, Z4
@@ -6756,24 +4755,23 @@ entry6true:
 	VFMADD231PS  320(R14), Z9, Z7
 	VMOVUPS.Z    384(R14), K1, Z10
 	VFMADD231PS  Z10, Z9, Z8
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry6true
+	TESTQ        R13, R13
+	JNZ          entry6true
 
 store6true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
-	VMOVUPS Z7, 320(R11)
-	VMOVUPS Z8, 384(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
+	VMOVUPS Z7, 320(R12)
+	VMOVUPS Z8, 384(R12)
 	JMP     next6true
 
 final6true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6784,29 +4782,31 @@ final6true:
 	VMULPS Z0, Z8, Z8
 
 scaled6true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write6true
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
-	VFMADD231PS 320(R8), Z1, Z7
-	VMOVUPS.Z   384(R8), K1, Z9
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
+	VFMADD231PS 320(R9), Z1, Z7
+	VMOVUPS.Z   384(R9), K1, Z9
 	VFMADD231PS Z9, Z1, Z8
 
 write6true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
-	VMOVUPS Z7, 320(R8)
-	VMOVUPS Z8, K1, 384(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
+	VMOVUPS Z7, 320(R9)
+	VMOVUPS Z8, K1, 384(R9)
 
 next6true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row6true
 
@@ -6816,25 +4816,28 @@ done6true:
 
 rows7false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row7false:
 	TESTQ  AX, AX
 	JZ     done7false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6846,26 +4849,25 @@ row7false:
 	JMP    summed7false
 
 carried7false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
-	VMOVUPS 320(R11), Z7
-	VMOVUPS 384(R11), Z8
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
+	VMOVUPS 320(R12), Z7
+	VMOVUPS 384(R12), Z8
 
 summed7false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store7false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7false
 
 entry7false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z9
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z9, Z2
 	VFMADD231PS  64(R14), Z9, Z3
 	VFMADD231PS  128(R14), Z9, Z4
@@ -6873,24 +4875,23 @@ entry7false:
 	VFMADD231PS  256(R14), Z9, Z6
 	VFMADD231PS  320(R14), Z9, Z7
 	VFMADD231PS  384(R14), Z9, Z8
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry7false
+	TESTQ        R13, R13
+	JNZ          entry7false
 
 store7false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
-	VMOVUPS Z7, 320(R11)
-	VMOVUPS Z8, 384(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
+	VMOVUPS Z7, 320(R12)
+	VMOVUPS Z8, 384(R12)
 	JMP     next7false
 
 final7false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -6901,28 +4902,30 @@ final7false:
 	VMULPS Z0, Z8, Z8
 
 scaled7false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write7false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
-	VFMADD231PS 320(R8), Z1, Z7
-	VFMADD231PS 384(R8), Z1, Z8
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
+	VFMADD231PS 320(R9), Z1, Z7
+	VFMADD231PS 384(R9), Z1, Z8
 
 write7false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
-	VMOVUPS Z7, 320(R8)
-	VMOVUPS Z8, 384(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
+	VMOVUPS Z7, 320(R9)
+	VMOVUPS Z8, 384(R9)
 
 next7false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row7false
 
@@ -6932,25 +4935,28 @@ done7false:
 
 rows7true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row7true:
 	TESTQ  AX, AX
 	JZ     done7true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7true
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -6963,27 +4969,26 @@ row7true:
 	JMP    summed7true
 
 carried7true:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
-	VMOVUPS 320(R11), Z7
-	VMOVUPS 384(R11), Z8
-	VMOVUPS 448(R11), Z9
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
+	VMOVUPS 320(R12), Z7
+	VMOVUPS 384(R12), Z8
+	VMOVUPS 448(R12), Z9
 
 summed7true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store7true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7true
 
 entry7true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z10
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z10, Z2
 	VFMADD231PS  64(R14), Z10, Z3
 	VFMADD231PS  128(R14), Z10, Z4
@@ -6993,25 +4998,24 @@ entry7true:
 	VFMADD231PS  384(R14), Z10, Z8
 	VMOVUPS.Z    448(R14), K1, Z11
 	VFMADD231PS  Z11, Z10, Z9
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry7true
+	TESTQ        R13, R13
+	JNZ          entry7true
 
 store7true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7true
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
-	VMOVUPS Z7, 320(R11)
-	VMOVUPS Z8, 384(R11)
-	VMOVUPS Z9, 448(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
+	VMOVUPS Z7, 320(R12)
+	VMOVUPS Z8, 384(R12)
+	VMOVUPS Z9, 448(R12)
 	JMP     next7true
 
 final7true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7true
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -7023,31 +5027,33 @@ final7true:
 	VMULPS Z0, Z9, Z9
 
 scaled7true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write7true
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
-	VFMADD231PS 320(R8), Z1, Z7
-	VFMADD231PS 384(R8), Z1, Z8
-	VMOVUPS.Z   448(R8), K1, Z10
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
+	VFMADD231PS 320(R9), Z1, Z7
+	VFMADD231PS 384(R9), Z1, Z8
+	VMOVUPS.Z   448(R9), K1, Z10
 	VFMADD231PS Z10, Z1, Z9
 
 write7true:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
-	VMOVUPS Z7, 320(R8)
-	VMOVUPS Z8, 384(R8)
-	VMOVUPS Z9, K1, 448(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
+	VMOVUPS Z7, 320(R9)
+	VMOVUPS Z8, 384(R9)
+	VMOVUPS Z9, K1, 448(R9)
 
 next7true:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row7true
 
@@ -7057,25 +5063,28 @@ done7true:
 
 rows8false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Z0
-	VBROADCASTSS beta+92(FP), Z1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z0
+	VBROADCASTSS beta+100(FP), Z1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row8false:
 	TESTQ  AX, AX
 	JZ     done8false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried8false
 	VXORPS Z2, Z2, Z2
 	VXORPS Z3, Z3, Z3
@@ -7088,27 +5097,26 @@ row8false:
 	JMP    summed8false
 
 carried8false:
-	VMOVUPS (R11), Z2
-	VMOVUPS 64(R11), Z3
-	VMOVUPS 128(R11), Z4
-	VMOVUPS 192(R11), Z5
-	VMOVUPS 256(R11), Z6
-	VMOVUPS 320(R11), Z7
-	VMOVUPS 384(R11), Z8
-	VMOVUPS 448(R11), Z9
+	VMOVUPS (R12), Z2
+	VMOVUPS 64(R12), Z3
+	VMOVUPS 128(R12), Z4
+	VMOVUPS 192(R12), Z5
+	VMOVUPS 256(R12), Z6
+	VMOVUPS 320(R12), Z7
+	VMOVUPS 384(R12), Z8
+	VMOVUPS 448(R12), Z9
 
 summed8false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store8false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store8false
 
 entry8false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Z10
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Z10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z10, Z2
 	VFMADD231PS  64(R14), Z10, Z3
 	VFMADD231PS  128(R14), Z10, Z4
@@ -7117,25 +5125,24 @@ entry8false:
 	VFMADD231PS  320(R14), Z10, Z7
 	VFMADD231PS  384(R14), Z10, Z8
 	VFMADD231PS  448(R14), Z10, Z9
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry8false
+	TESTQ        R13, R13
+	JNZ          entry8false
 
 store8false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final8false
-	VMOVUPS Z2, (R11)
-	VMOVUPS Z3, 64(R11)
-	VMOVUPS Z4, 128(R11)
-	VMOVUPS Z5, 192(R11)
-	VMOVUPS Z6, 256(R11)
-	VMOVUPS Z7, 320(R11)
-	VMOVUPS Z8, 384(R11)
-	VMOVUPS Z9, 448(R11)
+	VMOVUPS Z2, (R12)
+	VMOVUPS Z3, 64(R12)
+	VMOVUPS Z4, 128(R12)
+	VMOVUPS Z5, 192(R12)
+	VMOVUPS Z6, 256(R12)
+	VMOVUPS Z7, 320(R12)
+	VMOVUPS Z8, 384(R12)
+	VMOVUPS Z9, 448(R12)
 	JMP     next8false
 
 final8false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled8false
 	VMULPS Z0, Z2, Z2
 	VMULPS Z0, Z3, Z3
@@ -7147,30 +5154,32 @@ final8false:
 	VMULPS Z0, Z9, Z9
 
 scaled8false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write8false
-	VFMADD231PS (R8), Z1, Z2
-	VFMADD231PS 64(R8), Z1, Z3
-	VFMADD231PS 128(R8), Z1, Z4
-	VFMADD231PS 192(R8), Z1, Z5
-	VFMADD231PS 256(R8), Z1, Z6
-	VFMADD231PS 320(R8), Z1, Z7
-	VFMADD231PS 384(R8), Z1, Z8
-	VFMADD231PS 448(R8), Z1, Z9
+	VFMADD231PS (R9), Z1, Z2
+	VFMADD231PS 64(R9), Z1, Z3
+	VFMADD231PS 128(R9), Z1, Z4
+	VFMADD231PS 192(R9), Z1, Z5
+	VFMADD231PS 256(R9), Z1, Z6
+	VFMADD231PS 320(R9), Z1, Z7
+	VFMADD231PS 384(R9), Z1, Z8
+	VFMADD231PS 448(R9), Z1, Z9
 
 write8false:
-	VMOVUPS Z2, (R8)
-	VMOVUPS Z3, 64(R8)
-	VMOVUPS Z4, 128(R8)
-	VMOVUPS Z5, 192(R8)
-	VMOVUPS Z6, 256(R8)
-	VMOVUPS Z7, 320(R8)
-	VMOVUPS Z8, 384(R8)
-	VMOVUPS Z9, 448(R8)
+	VMOVUPS Z2, (R9)
+	VMOVUPS Z3, 64(R9)
+	VMOVUPS Z4, 128(R9)
+	VMOVUPS Z5, 192(R9)
+	VMOVUPS Z6, 256(R9)
+	VMOVUPS Z7, 320(R9)
+	VMOVUPS Z8, 384(R9)
+	VMOVUPS Z9, 448(R9)
 
 next8false:
-	ADDQ $0x00000200, R11
-	ADDQ R9, R8
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row8false
 
@@ -7178,10 +5187,10 @@ done8false:
 	VZEROUPPER
 	RET
 
-// func sgemmSparseAVX2(rows int, start *int32, idx *int32, val *float32, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
-// Requires: AVX, FMA3
-TEXT ·sgemmSparseAVX2(SB), NOSPLIT, $0-96
-	MOVQ    cols+80(FP), AX
+// func sgemmSparseAVX2(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
+// Requires: AVX, BMI, FMA3
+TEXT ·sgemmSparseAVX2(SB), NOSPLIT, $0-104
+	MOVQ    cols+88(FP), AX
 	MOVQ    AX, CX
 	SHRQ    $0x03, AX
 	ANDQ    $0x07, CX
@@ -7290,73 +5299,76 @@ not8false:
 
 rows0true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row0true:
 	TESTQ  AX, AX
 	JZ     done0true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried0true
 	VXORPS Y3, Y3, Y3
 	JMP    summed0true
 
 carried0true:
-	VMOVUPS (R11), Y3
+	VMOVUPS (R12), Y3
 
 summed0true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store0true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store0true
 
 entry0true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y4
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VMASKMOVPS   (R14), Y0, Y5
 	VFMADD231PS  Y5, Y4, Y3
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry0true
+	TESTQ        R13, R13
+	JNZ          entry0true
 
 store0true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final0true
-	VMOVUPS Y3, (R11)
+	VMOVUPS Y3, (R12)
 	JMP     next0true
 
 final0true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled0true
 	VMULPS Y1, Y3, Y3
 
 scaled0true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write0true
-	VMASKMOVPS  (R8), Y0, Y4
+	VMASKMOVPS  (R9), Y0, Y4
 	VFMADD231PS Y4, Y2, Y3
 
 write0true:
-	VMASKMOVPS Y3, Y0, (R8)
+	VMASKMOVPS Y3, Y0, (R9)
 
 next0true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row0true
 
@@ -7366,71 +5378,74 @@ done0true:
 
 rows1false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row1false:
 	TESTQ  AX, AX
 	JZ     done1false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1false
 	VXORPS Y2, Y2, Y2
 	JMP    summed1false
 
 carried1false:
-	VMOVUPS (R11), Y2
+	VMOVUPS (R12), Y2
 
 summed1false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store1false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1false
 
 entry1false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y3
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y3
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y3, Y2
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry1false
+	TESTQ        R13, R13
+	JNZ          entry1false
 
 store1false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1false
-	VMOVUPS Y2, (R11)
+	VMOVUPS Y2, (R12)
 	JMP     next1false
 
 final1false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1false
 	VMULPS Y0, Y2, Y2
 
 scaled1false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write1false
-	VFMADD231PS (R8), Y1, Y2
+	VFMADD231PS (R9), Y1, Y2
 
 write1false:
-	VMOVUPS Y2, (R8)
+	VMOVUPS Y2, (R9)
 
 next1false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row1false
 
@@ -7440,80 +5455,83 @@ done1false:
 
 rows1true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row1true:
 	TESTQ  AX, AX
 	JZ     done1true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	JMP    summed1true
 
 carried1true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
 
 summed1true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store1true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1true
 
 entry1true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y5
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y5, Y3
 	VMASKMOVPS   32(R14), Y0, Y6
 	VFMADD231PS  Y6, Y5, Y4
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry1true
+	TESTQ        R13, R13
+	JNZ          entry1true
 
 store1true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
 	JMP     next1true
 
 final1true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
 
 scaled1true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write1true
-	VFMADD231PS (R8), Y2, Y3
-	VMASKMOVPS  32(R8), Y0, Y5
+	VFMADD231PS (R9), Y2, Y3
+	VMASKMOVPS  32(R9), Y0, Y5
 	VFMADD231PS Y5, Y2, Y4
 
 write1true:
-	VMOVUPS    Y3, (R8)
-	VMASKMOVPS Y4, Y0, 32(R8)
+	VMOVUPS    Y3, (R9)
+	VMASKMOVPS Y4, Y0, 32(R9)
 
 next1true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row1true
 
@@ -7523,78 +5541,81 @@ done1true:
 
 rows2false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row2false:
 	TESTQ  AX, AX
 	JZ     done2false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	JMP    summed2false
 
 carried2false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
 
 summed2false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store2false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2false
 
 entry2false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y4
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y4, Y2
 	VFMADD231PS  32(R14), Y4, Y3
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry2false
+	TESTQ        R13, R13
+	JNZ          entry2false
 
 store2false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
 	JMP     next2false
 
 final2false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
 
 scaled2false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write2false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
 
 write2false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
 
 next2false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row2false
 
@@ -7604,25 +5625,28 @@ done2false:
 
 rows2true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row2true:
 	TESTQ  AX, AX
 	JZ     done2true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -7630,61 +5654,61 @@ row2true:
 	JMP    summed2true
 
 carried2true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
-	VMOVUPS 64(R11), Y5
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
 
 summed2true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store2true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2true
 
 entry2true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y6
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y6, Y3
 	VFMADD231PS  32(R14), Y6, Y4
 	VMASKMOVPS   64(R14), Y0, Y7
 	VFMADD231PS  Y7, Y6, Y5
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry2true
+	TESTQ        R13, R13
+	JNZ          entry2true
 
 store2true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y5, 64(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
 	JMP     next2true
 
 final2true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
 	VMULPS Y1, Y5, Y5
 
 scaled2true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write2true
-	VFMADD231PS (R8), Y2, Y3
-	VFMADD231PS 32(R8), Y2, Y4
-	VMASKMOVPS  64(R8), Y0, Y6
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VMASKMOVPS  64(R9), Y0, Y6
 	VFMADD231PS Y6, Y2, Y5
 
 write2true:
-	VMOVUPS    Y3, (R8)
-	VMOVUPS    Y4, 32(R8)
-	VMASKMOVPS Y5, Y0, 64(R8)
+	VMOVUPS    Y3, (R9)
+	VMOVUPS    Y4, 32(R9)
+	VMASKMOVPS Y5, Y0, 64(R9)
 
 next2true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row2true
 
@@ -7694,25 +5718,28 @@ done2true:
 
 rows3false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row3false:
 	TESTQ  AX, AX
 	JZ     done3false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -7720,59 +5747,59 @@ row3false:
 	JMP    summed3false
 
 carried3false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
-	VMOVUPS 64(R11), Y4
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+	VMOVUPS 64(R12), Y4
 
 summed3false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store3false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3false
 
 entry3false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y5
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y5, Y2
 	VFMADD231PS  32(R14), Y5, Y3
 	VFMADD231PS  64(R14), Y5, Y4
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry3false
+	TESTQ        R13, R13
+	JNZ          entry3false
 
 store3false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
-	VMOVUPS Y4, 64(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS Y4, 64(R12)
 	JMP     next3false
 
 final3false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
 	VMULPS Y0, Y4, Y4
 
 scaled3false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write3false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VFMADD231PS 64(R8), Y1, Y4
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
+	VFMADD231PS 64(R9), Y1, Y4
 
 write3false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VMOVUPS Y4, 64(R9)
 
 next3false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row3false
 
@@ -7782,25 +5809,28 @@ done3false:
 
 rows3true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row3true:
 	TESTQ  AX, AX
 	JZ     done3true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -7809,43 +5839,41 @@ row3true:
 	JMP    summed3true
 
 carried3true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
-	VMOVUPS 64(R11), Y5
-	VMOVUPS 96(R11), Y6
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
 
 summed3true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store3true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3true
 
 entry3true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y7
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y7, Y3
 	VFMADD231PS  32(R14), Y7, Y4
 	VFMADD231PS  64(R14), Y7, Y5
 	VMASKMOVPS   96(R14), Y0, Y8
 	VFMADD231PS  Y8, Y7, Y6
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry3true
+	TESTQ        R13, R13
+	JNZ          entry3true
 
 store3true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y5, 64(R11)
-	VMOVUPS Y6, 96(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
 	JMP     next3true
 
 final3true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
@@ -7853,23 +5881,25 @@ final3true:
 	VMULPS Y1, Y6, Y6
 
 scaled3true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write3true
-	VFMADD231PS (R8), Y2, Y3
-	VFMADD231PS 32(R8), Y2, Y4
-	VFMADD231PS 64(R8), Y2, Y5
-	VMASKMOVPS  96(R8), Y0, Y7
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VMASKMOVPS  96(R9), Y0, Y7
 	VFMADD231PS Y7, Y2, Y6
 
 write3true:
-	VMOVUPS    Y3, (R8)
-	VMOVUPS    Y4, 32(R8)
-	VMOVUPS    Y5, 64(R8)
-	VMASKMOVPS Y6, Y0, 96(R8)
+	VMOVUPS    Y3, (R9)
+	VMOVUPS    Y4, 32(R9)
+	VMOVUPS    Y5, 64(R9)
+	VMASKMOVPS Y6, Y0, 96(R9)
 
 next3true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row3true
 
@@ -7879,25 +5909,28 @@ done3true:
 
 rows4false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row4false:
 	TESTQ  AX, AX
 	JZ     done4false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -7906,42 +5939,40 @@ row4false:
 	JMP    summed4false
 
 carried4false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
-	VMOVUPS 64(R11), Y4
-	VMOVUPS 96(R11), Y5
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+	VMOVUPS 64(R12), Y4
+	VMOVUPS 96(R12), Y5
 
 summed4false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store4false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4false
 
 entry4false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y6
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y6, Y2
 	VFMADD231PS  32(R14), Y6, Y3
 	VFMADD231PS  64(R14), Y6, Y4
 	VFMADD231PS  96(R14), Y6, Y5
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry4false
+	TESTQ        R13, R13
+	JNZ          entry4false
 
 store4false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
-	VMOVUPS Y4, 64(R11)
-	VMOVUPS Y5, 96(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS Y5, 96(R12)
 	JMP     next4false
 
 final4false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
@@ -7949,22 +5980,24 @@ final4false:
 	VMULPS Y0, Y5, Y5
 
 scaled4false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write4false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VFMADD231PS 64(R8), Y1, Y4
-	VFMADD231PS 96(R8), Y1, Y5
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
+	VFMADD231PS 64(R9), Y1, Y4
+	VFMADD231PS 96(R9), Y1, Y5
 
 write4false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
-	VMOVUPS Y5, 96(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VMOVUPS Y4, 64(R9)
+	VMOVUPS Y5, 96(R9)
 
 next4false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row4false
 
@@ -7974,25 +6007,28 @@ done4false:
 
 rows4true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row4true:
 	TESTQ  AX, AX
 	JZ     done4true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -8002,46 +6038,44 @@ row4true:
 	JMP    summed4true
 
 carried4true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
-	VMOVUPS 64(R11), Y5
-	VMOVUPS 96(R11), Y6
-	VMOVUPS 128(R11), Y7
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
 
 summed4true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store4true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4true
 
 entry4true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y8
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y8, Y3
 	VFMADD231PS  32(R14), Y8, Y4
 	VFMADD231PS  64(R14), Y8, Y5
 	VFMADD231PS  96(R14), Y8, Y6
 	VMASKMOVPS   128(R14), Y0, Y9
 	VFMADD231PS  Y9, Y8, Y7
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry4true
+	TESTQ        R13, R13
+	JNZ          entry4true
 
 store4true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y5, 64(R11)
-	VMOVUPS Y6, 96(R11)
-	VMOVUPS Y7, 128(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
 	JMP     next4true
 
 final4true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
@@ -8050,25 +6084,27 @@ final4true:
 	VMULPS Y1, Y7, Y7
 
 scaled4true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write4true
-	VFMADD231PS (R8), Y2, Y3
-	VFMADD231PS 32(R8), Y2, Y4
-	VFMADD231PS 64(R8), Y2, Y5
-	VFMADD231PS 96(R8), Y2, Y6
-	VMASKMOVPS  128(R8), Y0, Y8
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VMASKMOVPS  128(R9), Y0, Y8
 	VFMADD231PS Y8, Y2, Y7
 
 write4true:
-	VMOVUPS    Y3, (R8)
-	VMOVUPS    Y4, 32(R8)
-	VMOVUPS    Y5, 64(R8)
-	VMOVUPS    Y6, 96(R8)
-	VMASKMOVPS Y7, Y0, 128(R8)
+	VMOVUPS    Y3, (R9)
+	VMOVUPS    Y4, 32(R9)
+	VMOVUPS    Y5, 64(R9)
+	VMOVUPS    Y6, 96(R9)
+	VMASKMOVPS Y7, Y0, 128(R9)
 
 next4true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row4true
 
@@ -8078,25 +6114,28 @@ done4true:
 
 rows5false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row5false:
 	TESTQ  AX, AX
 	JZ     done5false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -8106,45 +6145,43 @@ row5false:
 	JMP    summed5false
 
 carried5false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
-	VMOVUPS 64(R11), Y4
-	VMOVUPS 96(R11), Y5
-	VMOVUPS 128(R11), Y6
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+	VMOVUPS 64(R12), Y4
+	VMOVUPS 96(R12), Y5
+	VMOVUPS 128(R12), Y6
 
 summed5false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store5false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5false
 
 entry5false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y7
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y7, Y2
 	VFMADD231PS  32(R14), Y7, Y3
 	VFMADD231PS  64(R14), Y7, Y4
 	VFMADD231PS  96(R14), Y7, Y5
 	VFMADD231PS  128(R14), Y7, Y6
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry5false
+	TESTQ        R13, R13
+	JNZ          entry5false
 
 store5false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
-	VMOVUPS Y4, 64(R11)
-	VMOVUPS Y5, 96(R11)
-	VMOVUPS Y6, 128(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS Y5, 96(R12)
+	VMOVUPS Y6, 128(R12)
 	JMP     next5false
 
 final5false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
@@ -8153,24 +6190,26 @@ final5false:
 	VMULPS Y0, Y6, Y6
 
 scaled5false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write5false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VFMADD231PS 64(R8), Y1, Y4
-	VFMADD231PS 96(R8), Y1, Y5
-	VFMADD231PS 128(R8), Y1, Y6
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
+	VFMADD231PS 64(R9), Y1, Y4
+	VFMADD231PS 96(R9), Y1, Y5
+	VFMADD231PS 128(R9), Y1, Y6
 
 write5false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
-	VMOVUPS Y5, 96(R8)
-	VMOVUPS Y6, 128(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VMOVUPS Y4, 64(R9)
+	VMOVUPS Y5, 96(R9)
+	VMOVUPS Y6, 128(R9)
 
 next5false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row5false
 
@@ -8180,25 +6219,28 @@ done5false:
 
 rows5true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row5true:
 	TESTQ  AX, AX
 	JZ     done5true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -8209,25 +6251,24 @@ row5true:
 	JMP    summed5true
 
 carried5true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
-	VMOVUPS 64(R11), Y5
-	VMOVUPS 96(R11), Y6
-	VMOVUPS 128(R11), Y7
-	VMOVUPS 160(R11), Y8
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+	VMOVUPS 160(R12), Y8
 
 summed5true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store5true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5true
 
 entry5true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y9
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y9, Y3
 	VFMADD231PS  32(R14), Y9, Y4
 	VFMADD231PS  64(R14), Y9, Y5
@@ -8235,23 +6276,22 @@ entry5true:
 	VFMADD231PS  128(R14), Y9, Y7
 	VMASKMOVPS   160(R14), Y0, Y10
 	VFMADD231PS  Y10, Y9, Y8
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry5true
+	TESTQ        R13, R13
+	JNZ          entry5true
 
 store5true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y5, 64(R11)
-	VMOVUPS Y6, 96(R11)
-	VMOVUPS Y7, 128(R11)
-	VMOVUPS Y8, 160(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y8, 160(R12)
 	JMP     next5true
 
 final5true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
@@ -8261,27 +6301,29 @@ final5true:
 	VMULPS Y1, Y8, Y8
 
 scaled5true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write5true
-	VFMADD231PS (R8), Y2, Y3
-	VFMADD231PS 32(R8), Y2, Y4
-	VFMADD231PS 64(R8), Y2, Y5
-	VFMADD231PS 96(R8), Y2, Y6
-	VFMADD231PS 128(R8), Y2, Y7
-	VMASKMOVPS  160(R8), Y0, Y9
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+	VMASKMOVPS  160(R9), Y0, Y9
 	VFMADD231PS Y9, Y2, Y8
 
 write5true:
-	VMOVUPS    Y3, (R8)
-	VMOVUPS    Y4, 32(R8)
-	VMOVUPS    Y5, 64(R8)
-	VMOVUPS    Y6, 96(R8)
-	VMOVUPS    Y7, 128(R8)
-	VMASKMOVPS Y8, Y0, 160(R8)
+	VMOVUPS    Y3, (R9)
+	VMOVUPS    Y4, 32(R9)
+	VMOVUPS    Y5, 64(R9)
+	VMOVUPS    Y6, 96(R9)
+	VMOVUPS    Y7, 128(R9)
+	VMASKMOVPS Y8, Y0, 160(R9)
 
 next5true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row5true
 
@@ -8291,25 +6333,28 @@ done5true:
 
 rows6false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row6false:
 	TESTQ  AX, AX
 	JZ     done6false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -8320,48 +6365,46 @@ row6false:
 	JMP    summed6false
 
 carried6false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
-	VMOVUPS 64(R11), Y4
-	VMOVUPS 96(R11), Y5
-	VMOVUPS 128(R11), Y6
-	VMOVUPS 160(R11), Y7
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+	VMOVUPS 64(R12), Y4
+	VMOVUPS 96(R12), Y5
+	VMOVUPS 128(R12), Y6
+	VMOVUPS 160(R12), Y7
 
 summed6false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store6false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6false
 
 entry6false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y8
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y8, Y2
 	VFMADD231PS  32(R14), Y8, Y3
 	VFMADD231PS  64(R14), Y8, Y4
 	VFMADD231PS  96(R14), Y8, Y5
 	VFMADD231PS  128(R14), Y8, Y6
 	VFMADD231PS  160(R14), Y8, Y7
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry6false
+	TESTQ        R13, R13
+	JNZ          entry6false
 
 store6false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
-	VMOVUPS Y4, 64(R11)
-	VMOVUPS Y5, 96(R11)
-	VMOVUPS Y6, 128(R11)
-	VMOVUPS Y7, 160(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS Y5, 96(R12)
+	VMOVUPS Y6, 128(R12)
+	VMOVUPS Y7, 160(R12)
 	JMP     next6false
 
 final6false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
@@ -8371,26 +6414,28 @@ final6false:
 	VMULPS Y0, Y7, Y7
 
 scaled6false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write6false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VFMADD231PS 64(R8), Y1, Y4
-	VFMADD231PS 96(R8), Y1, Y5
-	VFMADD231PS 128(R8), Y1, Y6
-	VFMADD231PS 160(R8), Y1, Y7
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
+	VFMADD231PS 64(R9), Y1, Y4
+	VFMADD231PS 96(R9), Y1, Y5
+	VFMADD231PS 128(R9), Y1, Y6
+	VFMADD231PS 160(R9), Y1, Y7
 
 write6false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
-	VMOVUPS Y5, 96(R8)
-	VMOVUPS Y6, 128(R8)
-	VMOVUPS Y7, 160(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VMOVUPS Y4, 64(R9)
+	VMOVUPS Y5, 96(R9)
+	VMOVUPS Y6, 128(R9)
+	VMOVUPS Y7, 160(R9)
 
 next6false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row6false
 
@@ -8400,25 +6445,28 @@ done6false:
 
 rows6true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row6true:
 	TESTQ  AX, AX
 	JZ     done6true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -8430,26 +6478,25 @@ row6true:
 	JMP    summed6true
 
 carried6true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
-	VMOVUPS 64(R11), Y5
-	VMOVUPS 96(R11), Y6
-	VMOVUPS 128(R11), Y7
-	VMOVUPS 160(R11), Y8
-	VMOVUPS 192(R11), Y9
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+	VMOVUPS 160(R12), Y8
+	VMOVUPS 192(R12), Y9
 
 summed6true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store6true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6true
 
 entry6true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y10
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y10, Y3
 	VFMADD231PS  32(R14), Y10, Y4
 	VFMADD231PS  64(R14), Y10, Y5
@@ -8458,24 +6505,23 @@ entry6true:
 	VFMADD231PS  160(R14), Y10, Y8
 	VMASKMOVPS   192(R14), Y0, Y11
 	VFMADD231PS  Y11, Y10, Y9
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry6true
+	TESTQ        R13, R13
+	JNZ          entry6true
 
 store6true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y5, 64(R11)
-	VMOVUPS Y6, 96(R11)
-	VMOVUPS Y7, 128(R11)
-	VMOVUPS Y8, 160(R11)
-	VMOVUPS Y9, 192(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y8, 160(R12)
+	VMOVUPS Y9, 192(R12)
 	JMP     next6true
 
 final6true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
@@ -8486,29 +6532,31 @@ final6true:
 	VMULPS Y1, Y9, Y9
 
 scaled6true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write6true
-	VFMADD231PS (R8), Y2, Y3
-	VFMADD231PS 32(R8), Y2, Y4
-	VFMADD231PS 64(R8), Y2, Y5
-	VFMADD231PS 96(R8), Y2, Y6
-	VFMADD231PS 128(R8), Y2, Y7
-	VFMADD231PS 160(R8), Y2, Y8
-	VMASKMOVPS  192(R8), Y0, Y10
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+	VFMADD231PS 160(R9), Y2, Y8
+	VMASKMOVPS  192(R9), Y0, Y10
 	VFMADD231PS Y10, Y2, Y9
 
 write6true:
-	VMOVUPS    Y3, (R8)
-	VMOVUPS    Y4, 32(R8)
-	VMOVUPS    Y5, 64(R8)
-	VMOVUPS    Y6, 96(R8)
-	VMOVUPS    Y7, 128(R8)
-	VMOVUPS    Y8, 160(R8)
-	VMASKMOVPS Y9, Y0, 192(R8)
+	VMOVUPS    Y3, (R9)
+	VMOVUPS    Y4, 32(R9)
+	VMOVUPS    Y5, 64(R9)
+	VMOVUPS    Y6, 96(R9)
+	VMOVUPS    Y7, 128(R9)
+	VMOVUPS    Y8, 160(R9)
+	VMASKMOVPS Y9, Y0, 192(R9)
 
 next6true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row6true
 
@@ -8518,25 +6566,28 @@ done6true:
 
 rows7false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row7false:
 	TESTQ  AX, AX
 	JZ     done7false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -8548,26 +6599,25 @@ row7false:
 	JMP    summed7false
 
 carried7false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
-	VMOVUPS 64(R11), Y4
-	VMOVUPS 96(R11), Y5
-	VMOVUPS 128(R11), Y6
-	VMOVUPS 160(R11), Y7
-	VMOVUPS 192(R11), Y8
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+	VMOVUPS 64(R12), Y4
+	VMOVUPS 96(R12), Y5
+	VMOVUPS 128(R12), Y6
+	VMOVUPS 160(R12), Y7
+	VMOVUPS 192(R12), Y8
 
 summed7false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store7false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7false
 
 entry7false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y9
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y9, Y2
 	VFMADD231PS  32(R14), Y9, Y3
 	VFMADD231PS  64(R14), Y9, Y4
@@ -8575,24 +6625,23 @@ entry7false:
 	VFMADD231PS  128(R14), Y9, Y6
 	VFMADD231PS  160(R14), Y9, Y7
 	VFMADD231PS  192(R14), Y9, Y8
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry7false
+	TESTQ        R13, R13
+	JNZ          entry7false
 
 store7false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
-	VMOVUPS Y4, 64(R11)
-	VMOVUPS Y5, 96(R11)
-	VMOVUPS Y6, 128(R11)
-	VMOVUPS Y7, 160(R11)
-	VMOVUPS Y8, 192(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS Y5, 96(R12)
+	VMOVUPS Y6, 128(R12)
+	VMOVUPS Y7, 160(R12)
+	VMOVUPS Y8, 192(R12)
 	JMP     next7false
 
 final7false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
@@ -8603,28 +6652,30 @@ final7false:
 	VMULPS Y0, Y8, Y8
 
 scaled7false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write7false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VFMADD231PS 64(R8), Y1, Y4
-	VFMADD231PS 96(R8), Y1, Y5
-	VFMADD231PS 128(R8), Y1, Y6
-	VFMADD231PS 160(R8), Y1, Y7
-	VFMADD231PS 192(R8), Y1, Y8
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
+	VFMADD231PS 64(R9), Y1, Y4
+	VFMADD231PS 96(R9), Y1, Y5
+	VFMADD231PS 128(R9), Y1, Y6
+	VFMADD231PS 160(R9), Y1, Y7
+	VFMADD231PS 192(R9), Y1, Y8
 
 write7false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
-	VMOVUPS Y5, 96(R8)
-	VMOVUPS Y6, 128(R8)
-	VMOVUPS Y7, 160(R8)
-	VMOVUPS Y8, 192(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VMOVUPS Y4, 64(R9)
+	VMOVUPS Y5, 96(R9)
+	VMOVUPS Y6, 128(R9)
+	VMOVUPS Y7, 160(R9)
+	VMOVUPS Y8, 192(R9)
 
 next7false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row7false
 
@@ -8634,25 +6685,28 @@ done7false:
 
 rows7true:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y1
-	VBROADCASTSS beta+92(FP), Y2
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row7true:
 	TESTQ  AX, AX
 	JZ     done7true
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7true
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
@@ -8665,27 +6719,26 @@ row7true:
 	JMP    summed7true
 
 carried7true:
-	VMOVUPS (R11), Y3
-	VMOVUPS 32(R11), Y4
-	VMOVUPS 64(R11), Y5
-	VMOVUPS 96(R11), Y6
-	VMOVUPS 128(R11), Y7
-	VMOVUPS 160(R11), Y8
-	VMOVUPS 192(R11), Y9
-	VMOVUPS 224(R11), Y10
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+	VMOVUPS 160(R12), Y8
+	VMOVUPS 192(R12), Y9
+	VMOVUPS 224(R12), Y10
 
 summed7true:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store7true
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7true
 
 entry7true:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y11
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y11
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y11, Y3
 	VFMADD231PS  32(R14), Y11, Y4
 	VFMADD231PS  64(R14), Y11, Y5
@@ -8695,25 +6748,24 @@ entry7true:
 	VFMADD231PS  192(R14), Y11, Y9
 	VMASKMOVPS   224(R14), Y0, Y12
 	VFMADD231PS  Y12, Y11, Y10
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry7true
+	TESTQ        R13, R13
+	JNZ          entry7true
 
 store7true:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7true
-	VMOVUPS Y3, (R11)
-	VMOVUPS Y4, 32(R11)
-	VMOVUPS Y5, 64(R11)
-	VMOVUPS Y6, 96(R11)
-	VMOVUPS Y7, 128(R11)
-	VMOVUPS Y8, 160(R11)
-	VMOVUPS Y9, 192(R11)
-	VMOVUPS Y10, 224(R11)
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y8, 160(R12)
+	VMOVUPS Y9, 192(R12)
+	VMOVUPS Y10, 224(R12)
 	JMP     next7true
 
 final7true:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7true
 	VMULPS Y1, Y3, Y3
 	VMULPS Y1, Y4, Y4
@@ -8725,31 +6777,33 @@ final7true:
 	VMULPS Y1, Y10, Y10
 
 scaled7true:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write7true
-	VFMADD231PS (R8), Y2, Y3
-	VFMADD231PS 32(R8), Y2, Y4
-	VFMADD231PS 64(R8), Y2, Y5
-	VFMADD231PS 96(R8), Y2, Y6
-	VFMADD231PS 128(R8), Y2, Y7
-	VFMADD231PS 160(R8), Y2, Y8
-	VFMADD231PS 192(R8), Y2, Y9
-	VMASKMOVPS  224(R8), Y0, Y11
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+	VFMADD231PS 160(R9), Y2, Y8
+	VFMADD231PS 192(R9), Y2, Y9
+	VMASKMOVPS  224(R9), Y0, Y11
 	VFMADD231PS Y11, Y2, Y10
 
 write7true:
-	VMOVUPS    Y3, (R8)
-	VMOVUPS    Y4, 32(R8)
-	VMOVUPS    Y5, 64(R8)
-	VMOVUPS    Y6, 96(R8)
-	VMOVUPS    Y7, 128(R8)
-	VMOVUPS    Y8, 160(R8)
-	VMOVUPS    Y9, 192(R8)
-	VMASKMOVPS Y10, Y0, 224(R8)
+	VMOVUPS    Y3, (R9)
+	VMOVUPS    Y4, 32(R9)
+	VMOVUPS    Y5, 64(R9)
+	VMOVUPS    Y6, 96(R9)
+	VMOVUPS    Y7, 128(R9)
+	VMOVUPS    Y8, 160(R9)
+	VMOVUPS    Y9, 192(R9)
+	VMASKMOVPS Y10, Y0, 224(R9)
 
 next7true:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row7true
 
@@ -8759,25 +6813,28 @@ done7true:
 
 rows8false:
 	MOVQ         rows+0(FP), AX
-	MOVQ         start+8(FP), CX
-	MOVQ         idx+16(FP), DX
-	MOVQ         val+24(FP), BX
-	MOVQ         b+32(FP), SI
-	MOVQ         ldb+40(FP), DI
-	SHLQ         $0x02, DI
-	MOVQ         c+64(FP), R8
-	MOVQ         ldc+72(FP), R9
-	SHLQ         $0x02, R9
-	VBROADCASTSS alpha+88(FP), Y0
-	VBROADCASTSS beta+92(FP), Y1
-	MOVL         beta+92(FP), R10
-	SHLL         $0x01, R10
-	MOVQ         sums+48(FP), R11
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	SHLQ         $0x02, SI
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y0
+	VBROADCASTSS beta+100(FP), Y1
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
 
 row8false:
 	TESTQ  AX, AX
 	JZ     done8false
-	TESTQ  $0x00000001, carry+56(FP)
+	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried8false
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
@@ -8790,27 +6847,26 @@ row8false:
 	JMP    summed8false
 
 carried8false:
-	VMOVUPS (R11), Y2
-	VMOVUPS 32(R11), Y3
-	VMOVUPS 64(R11), Y4
-	VMOVUPS 96(R11), Y5
-	VMOVUPS 128(R11), Y6
-	VMOVUPS 160(R11), Y7
-	VMOVUPS 192(R11), Y8
-	VMOVUPS 224(R11), Y9
+	VMOVUPS (R12), Y2
+	VMOVUPS 32(R12), Y3
+	VMOVUPS 64(R12), Y4
+	VMOVUPS 96(R12), Y5
+	VMOVUPS 128(R12), Y6
+	VMOVUPS 160(R12), Y7
+	VMOVUPS 192(R12), Y8
+	VMOVUPS 224(R12), Y9
 
 summed8false:
-	MOVLQSX (CX), R12
-	MOVLQSX 4(CX), R13
-	ADDQ    $0x04, CX
-	CMPQ    R12, R13
-	JGE     store8false
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store8false
 
 entry8false:
-	MOVLQSX      (DX)(R12*4), R14
-	IMULQ        DI, R14
-	ADDQ         SI, R14
-	VBROADCASTSS (BX)(R12*4), Y10
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	VBROADCASTSS (BX)(R14*4), Y10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y10, Y2
 	VFMADD231PS  32(R14), Y10, Y3
 	VFMADD231PS  64(R14), Y10, Y4
@@ -8819,25 +6875,24 @@ entry8false:
 	VFMADD231PS  160(R14), Y10, Y7
 	VFMADD231PS  192(R14), Y10, Y8
 	VFMADD231PS  224(R14), Y10, Y9
-	INCQ         R12
-	CMPQ         R12, R13
-	JL           entry8false
+	TESTQ        R13, R13
+	JNZ          entry8false
 
 store8false:
-	TESTQ   $0x00000002, carry+56(FP)
+	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final8false
-	VMOVUPS Y2, (R11)
-	VMOVUPS Y3, 32(R11)
-	VMOVUPS Y4, 64(R11)
-	VMOVUPS Y5, 96(R11)
-	VMOVUPS Y6, 128(R11)
-	VMOVUPS Y7, 160(R11)
-	VMOVUPS Y8, 192(R11)
-	VMOVUPS Y9, 224(R11)
+	VMOVUPS Y2, (R12)
+	VMOVUPS Y3, 32(R12)
+	VMOVUPS Y4, 64(R12)
+	VMOVUPS Y5, 96(R12)
+	VMOVUPS Y6, 128(R12)
+	VMOVUPS Y7, 160(R12)
+	VMOVUPS Y8, 192(R12)
+	VMOVUPS Y9, 224(R12)
 	JMP     next8false
 
 final8false:
-	CMPL   alpha+88(FP), $0x3f800000
+	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled8false
 	VMULPS Y0, Y2, Y2
 	VMULPS Y0, Y3, Y3
@@ -8849,30 +6904,32 @@ final8false:
 	VMULPS Y0, Y9, Y9
 
 scaled8false:
-	TESTL       R10, R10
+	TESTL       R11, R11
 	JZ          write8false
-	VFMADD231PS (R8), Y1, Y2
-	VFMADD231PS 32(R8), Y1, Y3
-	VFMADD231PS 64(R8), Y1, Y4
-	VFMADD231PS 96(R8), Y1, Y5
-	VFMADD231PS 128(R8), Y1, Y6
-	VFMADD231PS 160(R8), Y1, Y7
-	VFMADD231PS 192(R8), Y1, Y8
-	VFMADD231PS 224(R8), Y1, Y9
+	VFMADD231PS (R9), Y1, Y2
+	VFMADD231PS 32(R9), Y1, Y3
+	VFMADD231PS 64(R9), Y1, Y4
+	VFMADD231PS 96(R9), Y1, Y5
+	VFMADD231PS 128(R9), Y1, Y6
+	VFMADD231PS 160(R9), Y1, Y7
+	VFMADD231PS 192(R9), Y1, Y8
+	VFMADD231PS 224(R9), Y1, Y9
 
 write8false:
-	VMOVUPS Y2, (R8)
-	VMOVUPS Y3, 32(R8)
-	VMOVUPS Y4, 64(R8)
-	VMOVUPS Y5, 96(R8)
-	VMOVUPS Y6, 128(R8)
-	VMOVUPS Y7, 160(R8)
-	VMOVUPS Y8, 192(R8)
-	VMOVUPS Y9, 224(R8)
+	VMOVUPS Y2, (R9)
+	VMOVUPS Y3, 32(R9)
+	VMOVUPS Y4, 64(R9)
+	VMOVUPS Y5, 96(R9)
+	VMOVUPS Y6, 128(R9)
+	VMOVUPS Y7, 160(R9)
+	VMOVUPS Y8, 192(R9)
+	VMOVUPS Y9, 224(R9)
 
 next8false:
-	ADDQ $0x00000100, R11
-	ADDQ R9, R8
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
 	DECQ AX
 	JMP  row8false
 

@@ -7,8 +7,8 @@ package kernels
 // multiply-add. Each element of C is summed in the same order with either tile.
 var genericGemm = &gemmConfig{mr: 2, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
 	pack: packSliverGeneric,
-	sparse: sparseKernels{finite: finiteRowsGeneric, build: sparseRowsGeneric, multiply: sgemmSparseGeneric,
-		width: sparseWidthGeneric, steps: sparseStepsGeneric}}
+	sparse: sparseKernels{finite: finiteRowsGeneric, masks: sparseMasksGeneric, multiply: sgemmSparseGeneric,
+		width: sparseWidthGeneric}}
 
 // sgemmKernelGeneric is the gemmKernel contract in plain Go, for 2 x 4 tiles.
 func sgemmKernelGeneric(tiles, k int, a []float32, aNext, aStride int, b []float32,

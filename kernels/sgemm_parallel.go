@@ -43,7 +43,7 @@ func runDense(g *gemmConfig, p *gemmProblem) {
 	jobPool.Put(job)
 }
 
-// runSparse computes p by the sparse path, cut along M only (each worker lists the nonzeros
+// runSparse computes p by the sparse path, cut along M only (each worker marks the nonzeros
 // of its own rows), and reports true; or, when B holds Inf or NaN, reports false, leaving C
 // as it was or, when beta == 0, anything.
 //

@@ -1,45 +1,51 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"math/bits"
+)
 
 // The sparse path: when op(A) is mostly zeros (a batch of MNIST images is about 81% zero
 // pixels, and the first layer's forward product and weight gradient both take it as A),
-// Sgemm lists each row's nonzeros and adds only their products, instead of packing A and
-// multiplying its zeros. Each element of C is summed in the same order, with the same
-// multiply-adds and the same write-back, as on the dense path, and adding a zero product
-// changes no sum, so the result is the same to the bit, with one exception IEEE arithmetic
-// makes: a partial sum of exactly -0 (only products that underflow make one) becomes +0
-// when the dense path adds a zero product to it, so a zero in C may differ in sign.
-// Skipping a zero would also change 0*Inf and 0*NaN, which must give NaN: a B holding Inf
-// or NaN takes the dense path (see runSparse).
+// Sgemm marks each row's nonzeros in bit masks and adds only their products, instead of
+// packing A and multiplying its zeros. Each element of C is summed in the same order, with
+// the same multiply-adds and the same write-back, as on the dense path, and adding a zero
+// product changes no sum, so the result is the same to the bit, with one exception IEEE
+// arithmetic makes: a partial sum of exactly -0 (only products that underflow make one)
+// becomes +0 when the dense path adds a zero product to it, so a zero in C may differ in
+// sign. Skipping a zero would also change 0*Inf and 0*NaN, which must give NaN: a B holding
+// Inf or NaN takes the dense path (see runSparse).
+
+// sparseSteps is how many columns of op(A), and rows of B, one mask and one multiply call
+// cover: a mask is a uint64. On AVX2, 64 x 64 floats of B, 16 KB, half of Zen 3's 32 KB L1,
+// stay in L1 while every row of a block uses them (runs of 32, 48, 96 and 128 steps trained
+// slower); on AVX-512, 64 x 128 floats, 32 KB of Zen 5's 48 KB (not measured: no AVX-512
+// machine yet).
+const sparseSteps = 64
 
 // sparseKernels is one tier's sparse path.
 type sparseKernels struct {
 	// finite reports whether rows rows of cols floats (row stride ld) hold no Inf or NaN.
 	finite func(rows, cols int, b []float32, ld int) bool
 
-	// build lists the nonzeros of rows rows of k floats (row stride lda) as compressed
-	// rows: row r's columns are idx[start[r]:start[r+1]] in increasing order, its values the
-	// same range of val. idx and val need rows*k+sparseSlack entries, start rows+1.
-	build func(rows, k int, a []float32, lda int, start, idx []int32, val []float32)
+	// masks marks the nonzeros (NaN included) of rows rows of k floats (row stride lda):
+	// bit q of masks[r*stride+u] is set when a[r*lda+u*sparseSteps+q] != 0. Every mask
+	// of a row, ceil(k/sparseSteps) of them, is written whole.
+	masks func(rows, k int, a []float32, lda int, masks []uint64, stride int)
 
-	// multiply computes rows rows of C from compressed rows of a k-step block of A, for
-	// j < cols <= width:
+	// multiply computes rows rows of C from a run of steps <= sparseSteps columns of A,
+	// whose nonzeros masks marked, and the same rows of B: for j < cols <= width,
 	//
 	//	acc := 0, or sums[r*width+j] when carry&carryIn
-	//	acc += val[t] * b[idx[t]*ldb+j] for t in [start[r], start[r+1]), in order
+	//	acc += a[r*lda+q] * b[q*ldb+j] for each set bit q of masks[r*stride], in order
 	//	sums[r*width+j] = acc when carry&carryOut, else c[r*ldc+j] = alpha*acc + beta*c[r*ldc+j]
 	//
-	// with beta == 0 not reading C. The rows must come from build with this k.
+	// with beta == 0 not reading C.
 	multiply sparseMultiply
 	width    int // columns of C per multiply call
-
-	// steps is how many steps of k one multiply call covers: steps x width floats of B
-	// stay in L1 while every row of a block uses them.
-	steps int
 }
 
-type sparseMultiply func(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+type sparseMultiply func(rows int, masks []uint64, stride int, a []float32, lda int, b []float32, ldb, steps int,
 	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32)
 
 // The bits of multiply's carry argument.
@@ -47,10 +53,6 @@ const (
 	carryIn  = 1 // start each row's sums from sums, not zero
 	carryOut = 2 // leave them in sums, not written back to C
 )
-
-// sparseSlack is the room build needs past the last nonzero: the assembly stores eight
-// entries at a time.
-const sparseSlack = 8
 
 // The sparse path is taken when sampling op(A) finds at most maxSparseDensity of it nonzero,
 // for products of at least minSparseWork multiply-adds (below it, sampling costs more than it
@@ -101,8 +103,8 @@ func sparseDensity(p *gemmProblem) float64 {
 
 // gemmSparseSerial computes one problem on the calling goroutine by the sparse path, with
 // the dense path's blocking of k, so that each element's sum is split where the dense path
-// splits it: for each kc-step block of op(A)'s columns and mc-row block of its rows, list
-// the nonzeros of each run of s.steps columns, then multiply them into C, s.width columns at
+// splits it: for each kc-step block of op(A)'s columns and mc-row block of its rows, mark the
+// nonzeros of each run of sparseSteps columns, then multiply them into C, s.width columns at
 // a time, carrying each row's sums from one run to the next.
 //
 // With checkB, it checks each block of B for Inf and NaN just before its first use (while it
@@ -116,7 +118,7 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bo
 		if pc > 0 {
 			beta = 1 // later k blocks add to what the first one wrote
 		}
-		runs := ceilDiv(kc, s.steps)
+		runs := ceilDiv(kc, sparseSteps)
 		for ic := 0; ic < p.m; ic += g.mc {
 			mc := min(g.mc, p.m-ic)
 			var rows []float32 // op(A)[ic:ic+mc, pc:pc+kc], with row stride ld
@@ -130,21 +132,15 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bo
 			} else {
 				rows = p.a[ic*p.lda+pc:]
 			}
-			// Run u's rows: buf.start[u*(mc+1):], buf.idx and buf.val [u*size:].
-			size := mc*s.steps + sparseSlack
-			buf.start = grow(buf.start, runs*(mc+1))
-			buf.idx = grow(buf.idx, runs*size)
-			buf.val = grow(buf.val, runs*size)
+			// Row i's mask of run u is buf.masks[i*runs+u].
+			buf.masks = grow(buf.masks, mc*runs)
 			buf.sums = grow(buf.sums, mc*s.width)
-			for u := 0; u < runs; u++ {
-				q := u * s.steps
-				s.build(mc, min(s.steps, kc-q), rows[q:], ld, buf.start[u*(mc+1):], buf.idx[u*size:], buf.val[u*size:])
-			}
+			s.masks(mc, kc, rows, ld, buf.masks, runs)
 			for jc := 0; jc < p.n; jc += s.width {
 				for u := 0; u < runs; u++ {
-					q := u * s.steps
+					q := u * sparseSteps
 					b := p.b[(pc+q)*p.ldb+jc:]
-					steps, cols := min(s.steps, kc-q), min(s.width, p.n-jc)
+					steps, cols := min(sparseSteps, kc-q), min(s.width, p.n-jc)
 					if checkB && ic == 0 && !s.finite(steps, cols, b, p.ldb) {
 						return false // (every block of B is used with ic == 0)
 					}
@@ -155,8 +151,8 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bo
 					if u < runs-1 {
 						carry |= carryOut
 					}
-					s.multiply(mc, buf.start[u*(mc+1):], buf.idx[u*size:], buf.val[u*size:],
-						b, p.ldb, steps, buf.sums, carry, p.c[ic*p.ldc+jc:], p.ldc, cols, p.alpha, beta)
+					s.multiply(mc, buf.masks[u:], runs, rows[q:], ld, b, p.ldb, steps,
+						buf.sums, carry, p.c[ic*p.ldc+jc:], p.ldc, cols, p.alpha, beta)
 				}
 			}
 		}
@@ -176,39 +172,41 @@ func finiteRowsGeneric(rows, cols int, b []float32, ld int) bool {
 	return true
 }
 
-// sparseRowsGeneric is sparseKernels.build in plain Go.
-func sparseRowsGeneric(rows, k int, a []float32, lda int, start, idx []int32, val []float32) {
-	n := int32(0)
+// sparseMasksGeneric is sparseKernels.masks in plain Go.
+func sparseMasksGeneric(rows, k int, a []float32, lda int, masks []uint64, stride int) {
 	for r := 0; r < rows; r++ {
-		start[r] = n
-		for q, v := range a[r*lda : r*lda+k] {
-			if v != 0 { // NaN is listed too
-				idx[n], val[n] = int32(q), v
-				n++
+		row := a[r*lda : r*lda+k]
+		for u := 0; u*sparseSteps < k; u++ {
+			m := uint64(0)
+			for q, v := range row[u*sparseSteps : min(k, (u+1)*sparseSteps)] {
+				if v != 0 { // NaN is marked too
+					m |= 1 << q
+				}
 			}
+			masks[r*stride+u] = m
 		}
 	}
-	start[rows] = n
 }
 
 // sgemmSparseGeneric is sparseKernels.multiply in plain Go, summing and writing back as
 // sgemmTileGeneric does.
-func sgemmSparseGeneric(rows int, start, idx []int32, val []float32, b []float32, ldb, k int,
+func sgemmSparseGeneric(rows int, masks []uint64, stride int, a []float32, lda int, b []float32, ldb, steps int,
 	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
 	for r := 0; r < rows; r++ {
 		acc := sums[r*sparseWidthGeneric:][:cols]
 		if carry&carryIn == 0 {
 			clear(acc)
 		}
+		mask, row := masks[r*stride], a[r*lda:][:steps]
 		// Eight columns at a time in local sums, which the compiler keeps in registers
 		// through the loop over the row's nonzeros, then the rest one by one.
-		lo, hi := start[r], start[r+1]
 		j := 0
 		for ; j+8 <= cols; j += 8 {
 			s := (*[8]float32)(acc[j:])
 			s0, s1, s2, s3, s4, s5, s6, s7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-			for t := lo; t < hi; t++ {
-				v, x := val[t], (*[8]float32)(b[int(idx[t])*ldb+j:])
+			for m := mask; m != 0; m &= m - 1 {
+				q := bits.TrailingZeros64(m)
+				v, x := row[q], (*[8]float32)(b[q*ldb+j:])
 				s0 += v * x[0]
 				s1 += v * x[1]
 				s2 += v * x[2]
@@ -222,26 +220,27 @@ func sgemmSparseGeneric(rows int, start, idx []int32, val []float32, b []float32
 		}
 		for ; j < cols; j++ {
 			sum := acc[j]
-			for t := lo; t < hi; t++ {
-				sum += val[t] * b[int(idx[t])*ldb+j]
+			for m := mask; m != 0; m &= m - 1 {
+				q := bits.TrailingZeros64(m)
+				sum += row[q] * b[q*ldb+j]
 			}
 			acc[j] = sum
 		}
 		if carry&carryOut != 0 {
 			continue
 		}
-		row := c[r*ldc:][:cols]
-		for j := range row {
+		out := c[r*ldc:][:cols]
+		for j := range out {
 			if beta == 0 {
-				row[j] = alpha * acc[j]
+				out[j] = alpha * acc[j]
 			} else {
-				row[j] = alpha*acc[j] + beta*row[j]
+				out[j] = alpha*acc[j] + beta*out[j]
 			}
 		}
 	}
 }
 
-const sparseWidthGeneric, sparseStepsGeneric = 64, 64
+const sparseWidthGeneric = 64
 
 // sparseCost is what runSparse counts a multiply-add of the sparse path as, in dense ones,
 // when it decides how many workers a product is worth. Measured at 1 thread, one costs about

@@ -180,15 +180,16 @@ func tierByName(t *testing.T, name string) *tier {
 	return nil
 }
 
-// TestSparseHelpersMatchGeneric checks each tier's row lister and finiteness check against
-// the Go ones: every length up to 70 (every tail), -0 counted as zero, NaN listed, denormals
-// listed, and nothing written more than sparseSlack entries past the last nonzero.
+// TestSparseHelpersMatchGeneric checks each tier's nonzero marker and finiteness check
+// against the Go ones: every length up to 200 (every tail of a vector and of a 64-column
+// run), -0 counted as zero, NaN and denormals marked, padding past k not marked, and no mask
+// written past a row's last run.
 func TestSparseHelpersMatchGeneric(t *testing.T) {
 	r := rand.New(rand.NewPCG(69, 70))
 	specials := []float32{0, float32(math.Copysign(0, -1)), float32(math.NaN()), 1e-40, float32(math.Inf(1)), -2}
 	for _, name := range Available() {
 		s := tierByName(t, name).gemm.sparse
-		for k := 1; k <= 70; k++ {
+		for k := 1; k <= 200; k++ {
 			for rows := 1; rows <= 3; rows++ {
 				ld := k + r.IntN(3)
 				a := sparseMatrix(r, rows, k, ld, 0.7)
@@ -197,35 +198,32 @@ func TestSparseHelpersMatchGeneric(t *testing.T) {
 				}
 				for i := range a {
 					if i%ld >= k {
-						a[i] = 5 // padding: must not be listed
+						a[i] = 5 // padding: must not be marked
 					}
 				}
-				const guard = -7
-				start, idx, val := make([]int32, rows+2), make([]int32, rows*k+sparseSlack+4), make([]float32, rows*k+sparseSlack+4)
-				for i := range idx {
-					idx[i], val[i] = guard, guard
+				const guard = 0xdeadbeef
+				runs := ceilDiv(k, sparseSteps)
+				stride := runs + 1 // a guard between rows
+				masks, want := make([]uint64, rows*stride+1), make([]uint64, rows*stride+1)
+				for i := range masks {
+					masks[i], want[i] = guard, guard
 				}
-				start[rows+1] = guard
-				wantStart, wantIdx, wantVal := make([]int32, rows+1), make([]int32, rows*k), make([]float32, rows*k)
-				sparseRowsGeneric(rows, k, a, ld, wantStart, wantIdx, wantVal)
-				s.build(rows, k, a, ld, start, idx, val)
-				n := int(wantStart[rows])
-				for i := 0; i <= rows; i++ {
-					if start[i] != wantStart[i] {
-						t.Fatalf("%s k=%d rows=%d: start[%d] = %d, want %d", name, k, rows, i, start[i], wantStart[i])
+				sparseMasksGeneric(rows, k, a, ld, want, stride)
+				s.masks(rows, k, a, ld, masks, stride)
+				for i := range masks {
+					if masks[i] != want[i] {
+						t.Fatalf("%s k=%d rows=%d: masks[%d] = %#x, want %#x", name, k, rows, i, masks[i], want[i])
 					}
 				}
-				if start[rows+1] != guard {
-					t.Fatalf("%s k=%d: start written past rows+1", name, k)
-				}
-				for i := 0; i < n; i++ {
-					if idx[i] != wantIdx[i] || math.Float32bits(val[i]) != math.Float32bits(wantVal[i]) {
-						t.Fatalf("%s k=%d rows=%d: entry %d = (%d, %v), want (%d, %v)", name, k, rows, i, idx[i], val[i], wantIdx[i], wantVal[i])
+				for i := range rows {
+					if want[i*stride+runs] != guard {
+						t.Fatalf("k=%d rows=%d: the generic marker wrote past row %d's runs", k, rows, i)
 					}
-				}
-				for i := n + sparseSlack; i < len(idx); i++ {
-					if idx[i] != guard || val[i] != guard {
-						t.Fatalf("%s k=%d rows=%d: entry %d, past the slack, was written", name, k, rows, i)
+					for q := 0; q < k; q++ {
+						v := a[i*ld+q]
+						if got := want[i*stride+q/sparseSteps]>>(q%sparseSteps)&1 == 1; got != (v != 0) {
+							t.Fatalf("k=%d: row %d column %d (%v) marked %v", k, i, q, v, got)
+						}
 					}
 				}
 
@@ -241,6 +239,28 @@ func TestSparseHelpersMatchGeneric(t *testing.T) {
 					}
 					b[at] = 1
 				}
+			}
+		}
+	}
+}
+
+// TestSparseMultiplyRefusesStrayBits hands each tier's multiply a mask that marks a column
+// past its run: it must panic rather than read A and B where the bit sends it.
+func TestSparseMultiplyRefusesStrayBits(t *testing.T) {
+	for _, name := range Available() {
+		s := tierByName(t, name).gemm.sparse
+		const steps = 10
+		a, b := make([]float32, steps), make([]float32, steps*s.width)
+		sums, c := make([]float32, s.width), make([]float32, s.width)
+		for _, bit := range []int{0, steps - 1, steps, 63} {
+			masks := []uint64{1 << bit}
+			panicked := func() (p bool) {
+				defer func() { p = recover() != nil }()
+				s.multiply(1, masks, 1, a, steps, b, s.width, steps, sums, 0, c, s.width, s.width, 1, 0)
+				return false
+			}()
+			if want := bit >= steps; panicked != want {
+				t.Errorf("%s: mask bit %d of a %d-step run: panicked = %v, want %v", name, bit, steps, panicked, want)
 			}
 		}
 	}

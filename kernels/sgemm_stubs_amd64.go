@@ -55,22 +55,22 @@ func packTranspose6AVX2(dst *float32, w int, src *float32, ld int, kc int)
 //go:noescape
 func packTranspose8AVX2(dst *float32, w int, src *float32, ld int, kc int)
 
-// lists the nonzeros of rows rows of A[rows x k] as compressed rows: see sparseRowsGeneric
+// marks the nonzeros of rows rows of A[rows x k], 64 columns to a mask: see sparseMasksGeneric
 //
 //go:noescape
-func sparseRowsAVX2(rows int, k int, a *float32, lda int, start *int32, idx *int32, val *float32)
+func sparseMasksAVX2(rows int, k int, a *float32, lda int, masks *uint64, stride int)
 
 // reports whether B[rows x cols] holds no Inf or NaN: see finiteRowsGeneric
 //
 //go:noescape
 func finiteRowsAVX2(rows int, cols int, b *float32, ld int) bool
 
-// rows rows of C[rows x cols] = alpha * A * B[k x cols] + beta * C, A as compressed rows, cols <= 128: see sgemmSparseGeneric
+// rows rows of C[rows x cols] = alpha * A * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= 128: see sgemmSparseGeneric
 //
 //go:noescape
-func sgemmSparseAVX512(rows int, start *int32, idx *int32, val *float32, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
+func sgemmSparseAVX512(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
 
-// rows rows of C[rows x cols] = alpha * A * B[k x cols] + beta * C, A as compressed rows, cols <= 64: see sgemmSparseGeneric
+// rows rows of C[rows x cols] = alpha * A * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= 64: see sgemmSparseGeneric
 //
 //go:noescape
-func sgemmSparseAVX2(rows int, start *int32, idx *int32, val *float32, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
+func sgemmSparseAVX2(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)

@@ -9,7 +9,7 @@ import "github.com/klauspost/cpuid/v2"
 var (
 	avx512Tier = &tier{
 		name: "avx512",
-		requires: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.POPCNT, cpuid.BMI2,
+		requires: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.BMI1, cpuid.BMI2,
 			cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512DQ, cpuid.AVX512BW},
 		axpy:  axpyAVX512,
 		scale: scaleAVX512,
@@ -27,7 +27,7 @@ var (
 	}
 	avx2Tier = &tier{
 		name:     "avx2",
-		requires: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.POPCNT},
+		requires: []cpuid.FeatureID{cpuid.AVX, cpuid.AVX2, cpuid.FMA3, cpuid.BMI1, cpuid.BMI2},
 		axpy:     axpyAVX2,
 		scale:    scaleAVX2,
 		dot:      dotAVX2,

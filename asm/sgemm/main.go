@@ -13,7 +13,6 @@ import (
 func main() {
 	ConstraintExpr("!purego")
 	simd.DeclareTables()
-	declareCompressTable()
 	for _, s := range shapes {
 		microKernel(s)
 	}
@@ -26,7 +25,7 @@ func main() {
 	for _, rows := range []int{4, 6, 8} {
 		packTranspose(rows)
 	}
-	sparseRows()
+	sparseMasks()
 	finiteRows()
 	for _, t := range simd.Tiers {
 		sparseKernel(t)

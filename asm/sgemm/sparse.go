@@ -13,9 +13,9 @@ import (
 )
 
 // The sparse path multiplies an A that is mostly zeros (a batch of MNIST images is 81% zero
-// pixels) without the multiply-adds its zeros would cost: sparseRows lists each row's
-// nonzeros, and sgemmSparse adds, for each, that float times a row of B to registers that
-// hold a row of C.
+// pixels) without the multiply-adds its zeros would cost: sparseMasks marks each row's
+// nonzeros, a bit for each of 64 columns, and sgemmSparse walks the set bits, adding that
+// float of A times a row of B to registers that hold a row of C.
 
 // sparseVectors is how many vectors of a C row sgemmSparse holds in registers: 8
 // accumulators, one broadcast, alpha, beta, a tail mask and a scratch vector fit AVX2's 16.
@@ -27,129 +27,137 @@ const (
 	carryOut = 2 // leave them in sums, not written back to C
 )
 
-// compressTable is the table sparseRows packs nonzero lanes with: entry m (32 bytes) lists
-// the lanes whose bit is set in m, lowest first, then zeros.
-var compressTable Mem
-
-func declareCompressTable() {
-	compressTable = GLOBL("compressTable", RODATA|NOPTR)
-	for m := 0; m < 256; m++ {
-		slot := 0
-		for lane := 0; lane < 8; lane++ {
-			if m&(1<<lane) != 0 {
-				DATA(32*m+4*slot, U32(uint32(lane)))
-				slot++
-			}
-		}
-		for ; slot < 8; slot++ {
-			DATA(32*m+4*slot, U32(0))
-		}
-	}
-}
-
-// sparseRows emits sparseRowsAVX2, which lists the nonzeros of rows rows of k floats (row
-// stride lda) as compressed rows, row r's being idx[start[r]:start[r+1]] and the same
-// range of val:
+// sparseMasks emits sparseMasksAVX2, which marks the nonzeros of rows rows of k floats (row
+// stride lda), 64 columns to a mask, each mask written whole:
 //
-//	n := 0
 //	for r := 0; r < rows; r++ {
-//		start[r] = n
-//		for q := 0; q < k; q++ {
-//			if v := a[r*lda+q]; v != 0 { idx[n], val[n] = q, v; n++ }
+//		for u := 0; u*64 < k; u++ {
+//			m := uint64(0)
+//			for q := u*64; q < min(k, u*64+64); q++ { if a[r*lda+q] != 0 { m |= 1 << (q-u*64) } }
+//			masks[r*stride+u] = m
 //		}
 //	}
-//	start[rows] = n
 //
-// NaN is not zero, so it is listed. Eight floats at a time: a compare gives the mask of the
-// nonzero lanes, compressTable the permutation that moves them to the front, and all eight
-// lanes are stored, so idx and val need room for 8 entries past the last. It uses 256-bit
-// AVX2 only, so the AVX-512 tier calls it too.
-//
-// Registers: zero for the compare, steps holds q in every lane, eight adds 8 to it.
-func sparseRows() {
-	TEXT("sparseRowsAVX2", NOSPLIT, "func(rows, k int, a *float32, lda int, start, idx *int32, val *float32)")
+// NaN is not zero, so it is marked. A compare gives the nonzero lanes of eight floats and a
+// move-mask their eight bits. It uses 256-bit AVX2 only, so the AVX-512 tier calls it too.
+func sparseMasks() {
+	TEXT("sparseMasksAVX2", NOSPLIT, "func(rows, k int, a *float32, lda int, masks *uint64, stride int)")
 	Pragma("noescape")
-	Doc("lists the nonzeros of rows rows of A[rows x k] as compressed rows: see sparseRowsGeneric")
+	Doc("marks the nonzeros of rows rows of A[rows x k], 64 columns to a mask: see sparseMasksGeneric")
 	rows := simd.LoadGP(Param("rows"))
 	a := simd.LoadGP(Param("a"))
 	lda := simd.LoadGP(Param("lda"))
 	SHLQ(U8(2), lda)
-	start := simd.LoadGP(Param("start"))
-	idx := simd.LoadGP(Param("idx"))
-	val := simd.LoadGP(Param("val"))
-	table := GP64()
-	LEAQ(compressTable, table)
-	n := GP64()
-	XORQ(n, n)
-	zero, eight := YMM(), YMM()
+	masks := simd.LoadGP(Param("masks"))
+	stride := simd.LoadGP(Param("stride"))
+	SHLQ(U8(3), stride)
+	zero := YMM()
 	VXORPS(zero, zero, zero)
-	VPBROADCASTD(simd.AVX2.ConstVecInt(8).Offset(0), eight) // any lane of the constant vector
 	tail := GP64()
 	Load(Param("k"), tail)
 	ANDQ(U8(7), tail)
 	mask := simd.AVX2.TailMask(tail)
 
-	// compress lists the nonzero lanes of v, the floats at columns steps.
-	//
-	// There is no branch on an all-zero chunk: its stores land where the next nonzeros will
-	// go, and taking the branch mispredicted often enough on image rows to cost more.
-	compress := func(v, steps VecVirtual) {
+	// bitsOf sets the low 8 bits of a new register to the nonzero lanes of v.
+	bitsOf := func(v Op) GPVirtual {
 		nonzero := YMM()
-		VCMPPS(U8(4), zero, v, nonzero) // NEQ_UQ: v != 0, or NaN
-		bitsReg := GP64()
-		VMOVMSKPS(nonzero, bitsReg.As32())
-		perm := YMM()
-		off := GP64()
-		MOVQ(bitsReg, off)
-		SHLQ(U8(5), off)
-		VMOVDQU(Mem{Base: table, Index: off, Scale: 1}, perm)
-		packed, cols := YMM(), YMM()
-		VPERMPS(v, perm, packed)
-		VPADDD(steps, perm, cols)
-		VMOVUPS(packed, Mem{Base: val, Index: n, Scale: 4})
-		VMOVDQU(cols, Mem{Base: idx, Index: n, Scale: 4})
-		POPCNTL(bitsReg.As32(), bitsReg.As32())
-		ADDQ(bitsReg, n)
+		VCMPPS(U8(4), v, zero, nonzero) // NEQ_UQ: v != 0, or NaN
+		b := GP64()
+		VMOVMSKPS(nonzero, b.As32())
+		return b
 	}
 
-	steps := YMM()
-	rowChunks(rows, a, lda, "k", mask, 1, func() {
-		MOVL(n.As32(), Mem{Base: start})
-		ADDQ(U8(4), start)
-		VPXOR(steps, steps, steps)
-	}, func(v VecVirtual) {
-		compress(v, steps)
-		VPADDD(eight, steps, steps)
-	})
-	MOVL(n.As32(), Mem{Base: start})
+	Label("row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	p, out, left := GP64(), GP64(), GP64()
+	MOVQ(a, p)
+	MOVQ(masks, out)
+	Load(Param("k"), left)
+
+	// Whole runs of 64 floats: eight compares, their bits shifted into place.
+	Label("run")
+	CMPQ(left, U8(64))
+	JB(LabelRef("part"))
+	m := GP64()
+	XORQ(m, m)
+	for i := 0; i < 8; i++ {
+		b := bitsOf(Mem{Base: p}.Offset(32 * i))
+		if i > 0 {
+			SHLQ(U8(8*i), b)
+		}
+		ORQ(b, m)
+	}
+	MOVQ(m, Mem{Base: out})
+	ADDQ(U8(8), out)
+	ADDQ(U32(256), p)
+	SUBQ(U8(64), left)
+	JMP(LabelRef("run"))
+
+	// A last run of fewer than 64 floats: eight at a time, then the tail, its lanes past the
+	// row loaded as zeros.
+	Label("part")
+	TESTQ(left, left)
+	JZ(LabelRef("next"))
+	shift := GP64()
+	XORQ(m, m)
+	XORQ(shift, shift)
+	Label("chunk")
+	CMPQ(left, U8(8))
+	JB(LabelRef("tail"))
+	b := bitsOf(Mem{Base: p})
+	SHLXQ(shift, b, b)
+	ORQ(b, m)
+	ADDQ(U8(8), shift)
+	ADDQ(U8(32), p)
+	SUBQ(U8(8), left)
+	JMP(LabelRef("chunk"))
+	Label("tail")
+	TESTQ(left, left)
+	JZ(LabelRef("store"))
+	last := YMM()
+	mask.LoadMasked(Mem{Base: p}, last)
+	lb := bitsOf(last)
+	SHLXQ(shift, lb, lb)
+	ORQ(lb, m)
+	Label("store")
+	MOVQ(m, Mem{Base: out})
+
+	Label("next")
+	ADDQ(lda, a)
+	ADDQ(stride, masks)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+	Label("done")
 	VZEROUPPER()
 	RET()
 }
 
 // sparseKernel emits
 //
-//	func sgemmSparse<tier>(rows int, start, idx *int32, val *float32, b *float32, ldb int,
-//		sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)
+//	func sgemmSparse<tier>(rows int, masks *uint64, stride int, a *float32, lda int,
+//		b *float32, ldb int, sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)
 //
-// which computes rows rows of C from compressed rows of A (as sparseRows lists them): for
-// r < rows and j < cols <= W = sparseVectors*Lanes,
+// which computes rows rows of C from a run of up to 64 columns of A, whose nonzeros
+// sparseMasks marked: for r < rows and j < cols <= W = sparseVectors*Lanes,
 //
 //	acc := 0, or sums[r*W+j] when carry&carryIn
-//	for t := start[r]; t < start[r+1]; t++ { acc += val[t] * b[idx[t]*ldb+j] }
+//	for each set bit q of masks[r*stride], lowest first: acc += a[r*lda+q] * b[q*ldb+j]
 //	sums[r*W+j] = acc when carry&carryOut, else c[r*ldc+j] = alpha*acc + beta*c[r*ldc+j]
 //
-// each sum in the order of the listed columns, with the same multiply-adds and write-back
-// as the dense micro-kernel, so that skipping A's zeros changes no bit of C while B is
-// finite (but the sign of a zero: see kernels/sgemm_sparse.go) (beta == 0: C is not read). sums carries the partial sums of a row from one call
-// to the next, so that a long sum can be cut into blocks of B that stay in L1. B is read in
-// place, its last vector masked when cols is not a whole number of vectors.
+// each sum in the order of the columns, with the same multiply-adds and write-back as the
+// dense micro-kernel, so that skipping A's zeros changes no bit of C while B is finite (but
+// the sign of a zero: see kernels/sgemm_sparse.go) (beta == 0: C is not read). sums carries
+// the partial sums of a row from one call to the next, so that a long sum can be cut into
+// runs whose rows of B stay in L1. A and B are read in place, B's last vector masked when
+// cols is not a whole number of vectors.
 //
 // Registers: acc[v] holds vector v of C's row; bc takes each broadcast value of A.
 func sparseKernel(t simd.Tier) {
 	TEXT(t.Name("sgemmSparse"), NOSPLIT,
-		"func(rows int, start, idx *int32, val *float32, b *float32, ldb int, sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)")
+		"func(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("rows rows of C[rows x cols] = alpha * A * B[k x cols] + beta * C, A as compressed rows, cols <= %d: see sgemmSparseGeneric",
+	Doc(fmt.Sprintf("rows rows of C[rows x cols] = alpha * A * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= %d: see sgemmSparseGeneric",
 		sparseVectors*t.Lanes))
 	full, tail := GP64(), GP64()
 	Load(Param("cols"), full)
@@ -204,9 +212,12 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 	name := fmt.Sprintf("%d%v", f, partial)
 	Label("rows" + name)
 	rows := simd.LoadGP(Param("rows"))
-	start := simd.LoadGP(Param("start"))
-	idx := simd.LoadGP(Param("idx"))
-	val := simd.LoadGP(Param("val"))
+	masks := simd.LoadGP(Param("masks"))
+	stride := simd.LoadGP(Param("stride"))
+	SHLQ(U8(3), stride)
+	a := simd.LoadGP(Param("a"))
+	lda := simd.LoadGP(Param("lda"))
+	SHLQ(U8(2), lda)
 	b := simd.LoadGP(Param("b"))
 	ldb := simd.LoadGP(Param("ldb"))
 	SHLQ(U8(2), ldb)
@@ -235,40 +246,38 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 	}
 	JMP(LabelRef("summed" + name))
 	Label("carried" + name)
-	for v, a := range acc {
-		VMOVUPS(Mem{Base: sums}.Offset(v*t.Bytes), a)
+	for v, x := range acc {
+		VMOVUPS(Mem{Base: sums}.Offset(v*t.Bytes), x)
 	}
 	Label("summed" + name)
-	i, end := GP64(), GP64()
-	MOVLQSX(Mem{Base: start}, i)
-	MOVLQSX(Mem{Base: start}.Offset(4), end)
-	ADDQ(U8(4), start)
-	CMPQ(i, end)
-	JGE(LabelRef("store" + name))
+	m := GP64()
+	MOVQ(Mem{Base: masks}, m)
+	TESTQ(m, m)
+	JZ(LabelRef("store" + name))
 	Label("entry" + name)
-	bRow := GP64()
-	MOVLQSX(Mem{Base: idx, Index: i, Scale: 4}, bRow)
-	IMULQ(ldb, bRow)
-	ADDQ(b, bRow)
+	q := GP64()
+	TZCNTQ(m, q) // the next nonzero's column
+	BLSRQ(m, m)  // and clear its bit
 	bc := t.Vec()
-	VBROADCASTSS(Mem{Base: val, Index: i, Scale: 4}, bc)
+	VBROADCASTSS(Mem{Base: a, Index: q, Scale: 4}, bc)
+	IMULQ(ldb, q)
+	ADDQ(b, q) // its row of B
 	for v := 0; v < f; v++ {
-		VFMADD231PS(Mem{Base: bRow}.Offset(v*t.Bytes), bc, acc[v])
+		VFMADD231PS(Mem{Base: q}.Offset(v*t.Bytes), bc, acc[v])
 	}
 	if partial {
 		last := t.Vec()
-		mask.LoadMasked(Mem{Base: bRow}.Offset(f*t.Bytes), last)
+		mask.LoadMasked(Mem{Base: q}.Offset(f*t.Bytes), last)
 		VFMADD231PS(last, bc, acc[f])
 	}
-	INCQ(i)
-	CMPQ(i, end)
-	JL(LabelRef("entry" + name))
+	TESTQ(m, m)
+	JNZ(LabelRef("entry" + name))
 
 	Label("store" + name)
 	TESTQ(U32(carryOut), simd.ParamAddr("carry"))
 	JZ(LabelRef("final" + name))
-	for v, a := range acc {
-		VMOVUPS(a, Mem{Base: sums}.Offset(v*t.Bytes))
+	for v, x := range acc {
+		VMOVUPS(x, Mem{Base: sums}.Offset(v*t.Bytes))
 	}
 	JMP(LabelRef("next" + name))
 
@@ -300,6 +309,8 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 	}
 	Label("next" + name)
 	ADDQ(U32(sparseVectors*t.Bytes), sums)
+	ADDQ(stride, masks)
+	ADDQ(lda, a)
 	ADDQ(ldc, c)
 	DECQ(rows)
 	JMP(LabelRef("row" + name))
