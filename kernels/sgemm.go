@@ -191,6 +191,7 @@ type packBuffers struct {
 
 	masks []uint64 // the sparse path's marks of A's nonzeros
 	sums  []float32
+	ct    []float32 // a narrow C's transpose (runTransposed)
 }
 
 var packPool = sync.Pool{New: func() any { return new(packBuffers) }}

@@ -28,6 +28,10 @@ func workersFor(work float64) int {
 // buffers, and every element of C is summed in the same order whatever the split, so the
 // result does not depend on the number of workers.
 func runDense(g *gemmConfig, p *gemmProblem) {
+	if transposeWorth(g, p) {
+		runTransposed(g, p)
+		return
+	}
 	work := float64(p.m) * float64(p.n) * float64(p.k) // float64 cannot overflow
 	rowParts, colParts := gemmGrid(g, p, workersFor(work))
 	if rowParts*colParts <= 1 {
@@ -41,6 +45,44 @@ func runDense(g *gemmConfig, p *gemmProblem) {
 	runParallel(job, rowParts*colParts)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
+}
+
+// transposeWorth reports whether p's transpose fills the register tiles better: a C narrower
+// than one nr-column sliver (the MLP's 10 classes) leaves most of each tile's columns empty,
+// where its transpose puts those few columns down the tile's rows, and C's many rows along
+// them. It asks for a quarter fewer padded multiply-adds.
+func transposeWorth(g *gemmConfig, p *gemmProblem) bool {
+	if p.n >= g.nr || p.m < g.nr {
+		return false
+	}
+	fill := func(size, tile int) float64 { return float64(size) / float64(roundUp(size, tile)) }
+	return fill(p.m, g.nr)*fill(p.n, g.mr) >= 1.25*fill(p.n, g.nr)*fill(p.m, g.mr)
+}
+
+// runTransposed computes p as C^T = op(B)^T * op(A)^T into a scratch matrix, then copies it
+// into C. Each element is the same products (x*y is y*x, to the bit) summed in the same
+// order, with the same write-back, so C is the same as runDense would make it directly.
+func runTransposed(g *gemmConfig, p *gemmProblem) {
+	buf := packPool.Get().(*packBuffers)
+	ct := grow(buf.ct, p.m*p.n)
+	buf.ct = ct
+	if p.beta != 0 { // beta == 0: C is not read, nor is the scratch
+		for i := 0; i < p.m; i++ {
+			for j, v := range p.c[i*p.ldc : i*p.ldc+p.n] {
+				ct[j*p.m+i] = v
+			}
+		}
+	}
+	t := gemmProblem{transA: !p.transB, transB: !p.transA, m: p.n, n: p.m, k: p.k, alpha: p.alpha,
+		a: p.b, lda: p.ldb, b: p.a, ldb: p.lda, beta: p.beta, c: ct, ldc: p.m}
+	runDense(g, &t) // t.n = p.m >= nr: not transposed again
+	for j := 0; j < p.n; j++ {
+		col := p.c[j:]
+		for i, v := range ct[j*p.m : (j+1)*p.m] {
+			col[i*p.ldc] = v
+		}
+	}
+	packPool.Put(buf)
 }
 
 // runSparse computes p by the sparse path, cut along M only (each worker marks the nonzeros

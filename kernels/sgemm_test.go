@@ -394,3 +394,45 @@ func TestTileRuns(t *testing.T) {
 		t.Errorf("32 rows as %+v, want 4 tiles of 6 and 2 of 4", runs)
 	}
 }
+
+// TestNarrowTransposeBitIdentical: a C narrower than a register tile is computed as its
+// transpose (runTransposed); it must be the same to the bit as the direct tiles, for every
+// combination of transposes, alpha and beta, widths across the tile and row strides beyond n.
+func TestNarrowTransposeBitIdentical(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		g := impl().gemm
+		r := rand.New(rand.NewPCG(31, 32))
+		taken := 0
+		for n := 1; n < g.nr; n++ {
+			for _, m := range []int{g.nr, 3*g.nr + 5, 128, 300} {
+				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					k := 1 + r.IntN(300)
+					aRows, aCols := stored(tr[0], m, k)
+					bRows, bCols := stored(tr[1], k, n)
+					ldc := n + r.IntN(3)
+					p := gemmProblem{transA: tr[0], transB: tr[1], m: m, n: n, k: k,
+						alpha: []float32{1, -0.75}[r.IntN(2)], beta: []float32{0, 0.5}[r.IntN(2)],
+						a: sparseMatrix(r, aRows, aCols, aCols, 0), lda: aCols,
+						b: sparseMatrix(r, bRows, bCols, bCols, 0), ldb: bCols,
+						c: sparseMatrix(r, m, n, ldc, 0), ldc: ldc}
+					if !transposeWorth(g, &p) {
+						continue
+					}
+					taken++
+					direct := p
+					direct.c = append([]float32(nil), p.c...)
+					gemmSerial(g, &direct, new(packBuffers))
+					Sgemm(p.transA, p.transB, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
+					for i := range p.c {
+						if math.Float32bits(p.c[i]) != math.Float32bits(direct.c[i]) {
+							t.Fatalf("%dx%dx%d tA=%v tB=%v: C[%d] = %v transposed, %v direct", m, n, k, tr[0], tr[1], i, p.c[i], direct.c[i])
+						}
+					}
+				}
+			}
+		}
+		if taken == 0 {
+			t.Fatal("no shape took the transposed path")
+		}
+	})
+}
