@@ -150,7 +150,7 @@ func TestSparsePathAgainstGuardPages(t *testing.T) {
 					}
 					p := gemmProblem{transA: ta, m: m, n: n, k: k, alpha: 1, beta: 0.5,
 						a: a, lda: aCols, b: guardedSlice(t, r, k*n, e), ldb: n, c: guardedSlice(t, r, m*n, e), ldc: n}
-					gemmSparseSerial(g, &p, new(packBuffers), true)
+					gemmSparseSerial(g, &p, new(packBuffers), checkShare{0, 1})
 					g.sparse.finite(k, n, p.b, n)
 				}
 			}

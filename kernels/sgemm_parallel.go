@@ -102,8 +102,12 @@ func runSparse(g *gemmConfig, p *gemmProblem, density float64) bool {
 		return false
 	}
 	if parts <= 1 {
+		var check checkShare
+		if checkAsUsed {
+			check.parts = 1
+		}
 		buf := packPool.Get().(*packBuffers)
-		ok := gemmSparseSerial(g, p, buf, checkAsUsed)
+		ok := gemmSparseSerial(g, p, buf, check)
 		packPool.Put(buf)
 		return ok
 	}
@@ -164,8 +168,8 @@ type gemmJob struct {
 	rowParts, colParts int
 	sparse             bool // each part takes the sparse path
 
-	// checkB asks each sparse part to check the blocks of B it uses for Inf and NaN;
-	// nonFinite is set when one finds any.
+	// checkB asks the sparse parts to check B for Inf and NaN, each its share of the
+	// blocks (checkShare); nonFinite is set when one finds any.
 	checkB    bool
 	nonFinite atomic.Bool
 }
@@ -214,7 +218,11 @@ func (j *gemmJob) runPart(part int) {
 	}
 	buf := packPool.Get().(*packBuffers)
 	if j.sparse {
-		if !gemmSparseSerial(j.cfg, &p, buf, j.checkB) {
+		var check checkShare
+		if j.checkB {
+			check = checkShare{part, j.rowParts * j.colParts}
+		}
+		if !gemmSparseSerial(j.cfg, &p, buf, check) {
 			j.nonFinite.Store(true)
 		}
 	} else {

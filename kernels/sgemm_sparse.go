@@ -107,11 +107,12 @@ func sparseDensity(p *gemmProblem) float64 {
 // nonzeros of each run of sparseSteps columns, then multiply them into C, s.width columns at
 // a time, carrying each row's sums from one run to the next.
 //
-// With checkB, it checks each block of B for Inf and NaN just before its first use (while it
-// is being brought into cache anyway) and reports false on the first bad one, having written
-// part of C; otherwise it reports true.
-func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bool) bool {
+// It checks its share of the blocks of B (see checkShare) for Inf and NaN just before their
+// first use (while they are being brought into cache anyway) and reports false on the first
+// bad one, having written part of C; otherwise it reports true.
+func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, check checkShare) bool {
 	s := &g.sparse
+	block := 0 // blocks of B met so far, counted in the same order by every worker
 	for pc := 0; pc < p.k; pc += g.kc {
 		kc := min(g.kc, p.k-pc)
 		beta := p.beta
@@ -141,8 +142,11 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bo
 					q := u * sparseSteps
 					b := p.b[(pc+q)*p.ldb+jc:]
 					steps, cols := min(sparseSteps, kc-q), min(s.width, p.n-jc)
-					if checkB && ic == 0 && !s.finite(steps, cols, b, p.ldb) {
-						return false // (every block of B is used with ic == 0)
+					if ic == 0 { // every block of B is used with ic == 0
+						if check.parts > 0 && block%check.parts == check.part && !s.finite(steps, cols, b, p.ldb) {
+							return false
+						}
+						block++
 					}
 					carry := 0
 					if u > 0 {
@@ -159,6 +163,13 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, checkB bo
 	}
 	return true
 }
+
+// checkShare is the share of B's blocks one worker checks for Inf and NaN: those whose
+// index, in the order gemmSparseSerial meets them, is part modulo parts. Every worker of a
+// product meets the same blocks in the same order, so each block is checked once; a worker
+// that uses a bad block checked by another writes garbage to C, which the dense path then
+// overwrites. parts == 0 checks none.
+type checkShare struct{ part, parts int }
 
 // finiteRowsGeneric is sparseKernels.finite in plain Go.
 func finiteRowsGeneric(rows, cols int, b []float32, ld int) bool {

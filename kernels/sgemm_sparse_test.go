@@ -73,7 +73,7 @@ func TestSparseMatchesDense(t *testing.T) {
 				dense := p
 				dense.c = append([]float32(nil), p.c...)
 				gemmSerial(g, &dense, new(packBuffers))
-				gemmSparseSerial(g, &p, new(packBuffers), false)
+				gemmSparseSerial(g, &p, new(packBuffers), checkShare{})
 				for i := range p.c {
 					if got, want := p.c[i], dense.c[i]; math.Float32bits(got) != math.Float32bits(want) &&
 						!(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) { // the padding
@@ -98,41 +98,45 @@ func TestSgemmSparseSpecialValues(t *testing.T) {
 		for _, c := range []struct {
 			name   string
 			aValue float32 // written into A at (3, 17)
-			bValue float32 // written into B at row 18, where A's column is all zero
+			bValue float32 // written into B at row bAt[0], column bAt[1], where A's column is all zero
 		}{
 			{"NaN in A", float32(math.NaN()), 1},
 			{"Inf in A", float32(math.Inf(-1)), 1},
 			{"Inf in B", 1, float32(math.Inf(1))},
 			{"NaN in B", 1, float32(math.NaN())},
 		} {
-			for _, threads := range []int{1, 2} {
-				for _, beta := range []float32{0, 0.5} {
-					SetThreads(threads)
-					a := sparseMatrix(r, m, k, k, 0.9)
-					b := sparseMatrix(r, k, n, n, 0)
-					for i := 0; i < m; i++ {
-						a[i*k+18] = 0
-					}
-					a[3*k+17] = c.aValue
-					b[18*n+5] = c.bValue
-					p := gemmProblem{m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: beta,
-						c: sparseMatrix(r, m, n, n, 0), ldc: n}
-					want := p
-					want.c = append([]float32(nil), p.c...)
-					gemmSerial(impl().gemm, &want, new(packBuffers))
-					if ok, _ := sparseWorth(&p); !ok {
-						t.Fatalf("%s: the product does not take the sparse path", c.name)
-					}
-					probe := p
-					probe.c = append([]float32(nil), p.c...)
-					if ok := runSparse(impl().gemm, &probe, 0.1); ok != (c.bValue == 1) {
-						t.Errorf("%s, threads=%d, beta=%v: runSparse = %v", c.name, threads, beta, ok)
-					}
-					Sgemm(false, false, m, n, k, 1, a, k, b, n, beta, p.c, n)
-					for i := range p.c {
-						got, w := p.c[i], want.c[i]
-						if math.Float32bits(got) != math.Float32bits(w) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) {
-							t.Fatalf("%s, threads=%d, beta=%v: C[%d] = %v, the dense path gives %v", c.name, threads, beta, i, got, w)
+			// Blocks of B in different runs, column blocks and k blocks, so that each
+			// worker's share of the checks (checkShare) holds one.
+			for _, bAt := range [][2]int{{18, 5}, {82, 70}, {300, 5}, {700, 127}} {
+				for _, threads := range []int{1, 2, 3} {
+					for _, beta := range []float32{0, 0.5} {
+						SetThreads(threads)
+						a := sparseMatrix(r, m, k, k, 0.9)
+						b := sparseMatrix(r, k, n, n, 0)
+						for i := 0; i < m; i++ {
+							a[i*k+bAt[0]] = 0
+						}
+						a[3*k+17] = c.aValue
+						b[bAt[0]*n+bAt[1]] = c.bValue
+						p := gemmProblem{m: m, n: n, k: k, alpha: 1, a: a, lda: k, b: b, ldb: n, beta: beta,
+							c: sparseMatrix(r, m, n, n, 0), ldc: n}
+						want := p
+						want.c = append([]float32(nil), p.c...)
+						gemmSerial(impl().gemm, &want, new(packBuffers))
+						if ok, _ := sparseWorth(&p); !ok {
+							t.Fatalf("%s: the product does not take the sparse path", c.name)
+						}
+						probe := p
+						probe.c = append([]float32(nil), p.c...)
+						if ok := runSparse(impl().gemm, &probe, 0.1); ok != (c.bValue == 1) {
+							t.Errorf("%s at %v, threads=%d, beta=%v: runSparse = %v", c.name, bAt, threads, beta, ok)
+						}
+						Sgemm(false, false, m, n, k, 1, a, k, b, n, beta, p.c, n)
+						for i := range p.c {
+							got, w := p.c[i], want.c[i]
+							if math.Float32bits(got) != math.Float32bits(w) && !(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) {
+								t.Fatalf("%s at %v, threads=%d, beta=%v: C[%d] = %v, the dense path gives %v", c.name, bAt, threads, beta, i, got, w)
+							}
 						}
 					}
 				}
