@@ -203,21 +203,28 @@ func sparseMasksGeneric(rows, k int, a []float32, lda int, masks []uint64, strid
 // sgemmTileGeneric does.
 func sgemmSparseGeneric(rows int, masks []uint64, stride int, a []float32, lda int, b []float32, ldb, steps int,
 	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
+	var qs [sparseSteps]int // a row's nonzeros: offsets in b, values
+	var vs [sparseSteps]float32
 	for r := 0; r < rows; r++ {
 		acc := sums[r*sparseWidthGeneric:][:cols]
 		if carry&carryIn == 0 {
 			clear(acc)
 		}
-		mask, row := masks[r*stride], a[r*lda:][:steps]
-		// Eight columns at a time in local sums, which the compiler keeps in registers
-		// through the loop over the row's nonzeros, then the rest one by one.
+		// The row's nonzeros, found once, then eight columns at a time in local sums, which
+		// the compiler keeps in registers through the loop over them, then the rest one by one.
+		row := a[r*lda:][:steps]
+		n := 0
+		for m := masks[r*stride]; m != 0; m &= m - 1 {
+			q := bits.TrailingZeros64(m)
+			qs[n], vs[n] = q*ldb, row[q]
+			n++
+		}
 		j := 0
 		for ; j+8 <= cols; j += 8 {
 			s := (*[8]float32)(acc[j:])
 			s0, s1, s2, s3, s4, s5, s6, s7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-			for m := mask; m != 0; m &= m - 1 {
-				q := bits.TrailingZeros64(m)
-				v, x := row[q], (*[8]float32)(b[q*ldb+j:])
+			for t, v := range vs[:n] {
+				x := (*[8]float32)(b[qs[t]+j:])
 				s0 += v * x[0]
 				s1 += v * x[1]
 				s2 += v * x[2]
@@ -231,9 +238,8 @@ func sgemmSparseGeneric(rows int, masks []uint64, stride int, a []float32, lda i
 		}
 		for ; j < cols; j++ {
 			sum := acc[j]
-			for m := mask; m != 0; m &= m - 1 {
-				q := bits.TrailingZeros64(m)
-				sum += row[q] * b[q*ldb+j]
+			for t, v := range vs[:n] {
+				sum += v * b[qs[t]+j]
 			}
 			acc[j] = sum
 		}
