@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/lanesml/lanes/kernels"
@@ -85,6 +86,38 @@ func BenchmarkBytesToFloat32(b *testing.B) {
 			}
 			reportGBs(b, 5*n)
 		})
+	})
+}
+
+// BenchmarkGatherBytesToFloat32 draws shuffled batches of 784-byte rows from 60,000 (47 MB,
+// MNIST's training set in size, so the rows are cache misses) as a training loop does:
+// BenchmarkGatherBytesToFloat32/<tier>/batch<N>/threads=<n>, rows per second.
+func BenchmarkGatherBytesToFloat32(b *testing.B) {
+	defer kernels.SetThreads(0)
+	const rows, width = 60000, 784
+	src := make([]byte, rows*width)
+	for i := range src {
+		src[i] = byte(i * 7)
+	}
+	order := rand.New(rand.NewPCG(1, 2)).Perm(rows)
+	forEachTier(b, func(b *testing.B) {
+		for _, batch := range []int{32, 128} {
+			for _, th := range threadCounts() {
+				b.Run(fmt.Sprintf("batch%d/threads=%d", batch, th), func(b *testing.B) {
+					kernels.SetThreads(th)
+					dst := make([]float32, batch*width)
+					next := 0
+					for b.Loop() {
+						if next+batch > rows {
+							next = 0
+						}
+						kernels.GatherBytesToFloat32(dst, src, order[next:next+batch], width, 1.0/255)
+						next += batch
+					}
+					b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "rows/s")
+				})
+			}
+		}
 	})
 }
 

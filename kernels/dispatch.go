@@ -24,6 +24,10 @@ type tier struct {
 	// vector, and the exported function converts the rest in Go.
 	bytesToFloat32 func(dst []float32, src []byte, scale float32)
 
+	// prefetchLines asks for the cache lines of b without waiting for them; nil where the
+	// tier cannot (Go has no prefetch), and the gather then touches its rows instead.
+	prefetchLines func(b []byte)
+
 	exp, relu, sigmoid, tanh, gelu                            func(dst, src []float32)
 	reluBackward, sigmoidBackward, tanhBackward, geluBackward func(dst, grad, x []float32)
 	softmaxStats                                              func(stats, dst, src []float32, cols int)

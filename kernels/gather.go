@@ -11,9 +11,11 @@ import (
 // shuffled mini-batch of 8-bit images is drawn from a dataset. An index outside src, or dst
 // not len(idx)*width long, panics with a message naming it.
 //
-// Rows drawn at random from a large dataset are mostly cache misses: each part first touches
-// every cache line of its rows, so that the misses overlap, and a batch of enough rows is
-// split over Threads() workers, whose misses overlap too.
+// Rows drawn at random from a large dataset are mostly cache misses: each part asks for the
+// cache lines of the row a few rows ahead of the one it converts (or, on the pure-Go tier,
+// first touches every line of its rows), so that the misses overlap one another and the
+// conversion, and a batch of enough rows is split over Threads() workers, whose misses
+// overlap too.
 func GatherBytesToFloat32(dst []float32, src []byte, idx []int, width int, scale float32) {
 	if width < 1 {
 		panic(fmt.Sprintf("kernels: GatherBytesToFloat32: width = %d, want >= 1", width))
@@ -56,22 +58,38 @@ var gatherPool = sync.Pool{New: func() any { return new(gatherJob) }}
 
 func (j *gatherJob) runPart(part int) {
 	lo, hi := part*len(j.idx)/j.parts, (part+1)*len(j.idx)/j.parts
-	w := j.width
-	var touched byte
-	for _, r := range j.idx[lo:hi] {
-		row := j.src[r*w : (r+1)*w]
-		for k := 0; k < len(row); k += 64 {
-			touched |= row[k]
+	rows, w := j.idx[lo:hi], j.width
+	k := impl()
+	if k.prefetchLines == nil {
+		var touched byte
+		for _, r := range rows {
+			row := j.src[r*w : (r+1)*w]
+			for q := 0; q < len(row); q += 64 {
+				touched |= row[q]
+			}
+		}
+		gatherSink.Store(uint32(touched))
+	} else {
+		for _, r := range rows[:min(gatherAhead, len(rows))] {
+			k.prefetchLines(j.src[r*w : (r+1)*w])
 		}
 	}
-	gatherSink.Store(uint32(touched))
-	convert := impl().bytesToFloat32
-	for i, r := range j.idx[lo:hi] {
+	for i, r := range rows {
+		if k.prefetchLines != nil && i+gatherAhead < len(rows) {
+			next := rows[i+gatherAhead]
+			k.prefetchLines(j.src[next*w : (next+1)*w])
+		}
 		row := j.src[r*w : (r+1)*w]
 		raceRead(row)
-		convertBytes(convert, j.dst[(lo+i)*w:(lo+i+1)*w], row, j.scale)
+		convertBytes(k.bytesToFloat32, j.dst[(lo+i)*w:(lo+i+1)*w], row, j.scale)
 	}
 }
+
+// gatherAhead is how many rows ahead of the one it converts a gather part asks for. Measured
+// on the development machine, random MNIST rows, best of six: batch 128 on 2 threads 21.7 us
+// touching every row first, 15.4 asking 3 rows ahead (2 and 4: the same within the noise);
+// batch 32, 6.0 against 4.7; 1 thread, batch 128, 45.7 against 26.8.
+const gatherAhead = 3
 
 // gatherSink keeps the touching loads of runPart from being optimized away: nothing reads
 // it, but the compiler cannot drop the store. Atomic, because parts store at once.

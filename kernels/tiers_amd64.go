@@ -16,7 +16,7 @@ var (
 		dot:   dotAVX512,
 		gemm:  avx512Gemm,
 
-		bytesToFloat32: bytesToFloat32AVX512,
+		bytesToFloat32: bytesToFloat32AVX512, prefetchLines: prefetchLines,
 
 		exp: expAVX512, relu: reluAVX512, sigmoid: sigmoidAVX512, tanh: tanhAVX512, gelu: geluAVX512,
 		reluBackward: reluBackwardAVX512, sigmoidBackward: sigmoidBackwardAVX512,
@@ -33,7 +33,7 @@ var (
 		dot:      dotAVX2,
 		gemm:     avx2Gemm,
 
-		bytesToFloat32: bytesToFloat32AVX2,
+		bytesToFloat32: bytesToFloat32AVX2, prefetchLines: prefetchLines,
 
 		exp: expAVX2, relu: reluAVX2, sigmoid: sigmoidAVX2, tanh: tanhAVX2, gelu: geluAVX2,
 		reluBackward: reluBackwardAVX2, sigmoidBackward: sigmoidBackwardAVX2,
@@ -45,3 +45,11 @@ var (
 )
 
 var asmTiers = []*tier{avx512Tier, avx2Tier}
+
+// prefetchLines is prefetchLinesAVX2 on a slice (a prefetch never faults, but the address
+// stays inside b all the same).
+func prefetchLines(b []byte) {
+	if len(b) > 0 {
+		prefetchLinesAVX2(&b[0], len(b))
+	}
+}

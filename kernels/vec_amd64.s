@@ -5607,3 +5607,16 @@ vector:
 done:
 	VZEROUPPER
 	RET
+
+// func prefetchLinesAVX2(p *byte, n int)
+// Requires: MMX+
+TEXT ·prefetchLinesAVX2(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+
+line:
+	PREFETCHT0 (AX)
+	ADDQ       $0x40, AX
+	SUBQ       $0x40, CX
+	JG         line
+	RET

@@ -183,3 +183,8 @@ func adamAVX2(p []float32, g []float32, m []float32, v []float32, h *[9]float32)
 //
 //go:noescape
 func bytesToFloat32AVX2(dst []float32, src []byte, scale float32)
+
+// asks for the cache lines of p[:n], n >= 1, without waiting for them
+//
+//go:noescape
+func prefetchLinesAVX2(p *byte, n int)

@@ -53,3 +53,25 @@ func bytesToFloat32(t simd.Tier) {
 	VZEROUPPER()
 	RET()
 }
+
+// prefetchLines emits
+//
+//	func prefetchLinesAVX2(p *byte, n int)
+//
+// which asks for every 64-byte cache line of p[:n] (n >= 1) without waiting for any:
+// PREFETCHT0 neither faults nor holds up the instructions after it. The gather calls it for
+// a row a few rows ahead of the one it converts, so that the misses of random rows overlap
+// the conversion. It needs no AVX; the AVX2 suffix places it with the tiers that call it.
+func prefetchLines() {
+	TEXT("prefetchLinesAVX2", NOSPLIT, "func(p *byte, n int)")
+	Pragma("noescape")
+	Doc("asks for the cache lines of p[:n], n >= 1, without waiting for them")
+	p := simd.LoadGP(Param("p"))
+	n := simd.LoadGP(Param("n"))
+	Label("line")
+	PREFETCHT0(Mem{Base: p})
+	ADDQ(U8(64), p)
+	SUBQ(U8(64), n)
+	JG(LabelRef("line"))
+	RET()
+}

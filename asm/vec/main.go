@@ -27,6 +27,7 @@ func main() {
 		adam(t)
 		bytesToFloat32(t)
 	}
+	prefetchLines()
 	Generate()
 	simd.CheckOutput()
 }
