@@ -348,7 +348,7 @@ func finiteRows() {
 		VPCMPEQD(exponent, x, x)
 		VPOR(x, bad, bad) // one dependent OR a vector: the loads and compares run ahead
 	}
-	rowChunks(rows, b, ld, "cols", mask, 4, func() {}, check)
+	rowChunks(rows, b, ld, "cols", mask, 4, check)
 	ok := GP8()
 	VPTEST(bad, bad)
 	SETEQ(ok)
@@ -358,14 +358,13 @@ func finiteRows() {
 }
 
 // rowChunks emits a loop over rows rows (rows counts down; a, the first row's address,
-// moves on by ld bytes a row) of the number of floats in argument cols. Each row starts
-// with startRow, then body gets its floats eight at a time, unroll vectors a pass while
-// that many are left, and last the row's tail with mask, its lanes past the row zero.
-func rowChunks(rows, a, ld GPVirtual, cols string, mask simd.Mask, unroll int, startRow func(), body func(v VecVirtual)) {
+// moves on by ld bytes a row) of the number of floats in argument cols: body gets each
+// row's floats eight at a time, unroll vectors a pass while that many are left, and last
+// the row's tail with mask, its lanes past the row zero.
+func rowChunks(rows, a, ld GPVirtual, cols string, mask simd.Mask, unroll int, body func(v VecVirtual)) {
 	Label("row")
 	TESTQ(rows, rows)
 	JZ(LabelRef("done"))
-	startRow()
 	p, left := GP64(), GP64()
 	MOVQ(a, p)
 	Load(Param(cols), left)
