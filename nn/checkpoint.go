@@ -33,11 +33,22 @@ type tensorEntry struct {
 
 // Save writes the model, its optimizer state and its epoch count to path atomically: into a
 // temporary file in the same folder, synced, then renamed over path, so a crash leaves
-// either the old file or the new one.
+// either the old file or the new one. It is MarshalBinary then WriteFileAtomic.
 func (m *Model) Save(path string) error {
+	data, err := m.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("nn: save %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data)
+}
+
+// MarshalBinary returns the checkpoint Save writes, as bytes. It copies every tensor, so the
+// model may train on while another goroutine writes the bytes out (see WriteFileAtomic):
+// the disk's sync then costs training nothing.
+func (m *Model) MarshalBinary() ([]byte, error) {
 	arch, err := json.Marshal(m.specs())
 	if err != nil {
-		return err
+		return nil, err
 	}
 	meta := map[string]string{}
 	for k, v := range m.Meta {
@@ -60,7 +71,7 @@ func (m *Model) Save(path string) error {
 	if m.Optimizer != nil {
 		kind, config, err := optimizerConfig(m.Optimizer)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		state, step := m.Optimizer.State()
 		meta["optimizer"], meta["optimizer_config"], meta["optimizer_step"] = kind, config, strconv.Itoa(step)
@@ -68,7 +79,7 @@ func (m *Model) Save(path string) error {
 			named["optimizer."+name] = t
 		}
 	}
-	return writeSafetensors(path, named, meta)
+	return encodeSafetensors(named, meta)
 }
 
 func (m *Model) specs() []LayerSpec {
@@ -94,7 +105,8 @@ func optimizerConfig(o Optimizer) (kind, config string, err error) {
 	return kind, string(b), err
 }
 
-func writeSafetensors(path string, tensors map[string]*tensor.Tensor, meta map[string]string) error {
+// encodeSafetensors lays tensors out as a safetensors file, in the order of their names.
+func encodeSafetensors(tensors map[string]*tensor.Tensor, meta map[string]string) ([]byte, error) {
 	names := make([]string, 0, len(tensors))
 	for name := range tensors {
 		names = append(names, name)
@@ -110,62 +122,49 @@ func writeSafetensors(path string, tensors map[string]*tensor.Tensor, meta map[s
 	}
 	hdr, err := json.Marshal(header)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for len(hdr)%8 != 0 { // keep the data 8-byte aligned, as the format recommends
 		hdr = append(hdr, ' ')
 	}
+	out := make([]byte, 0, 8+int64(len(hdr))+offset)
+	out = binary.LittleEndian.AppendUint64(out, uint64(len(hdr)))
+	out = append(out, hdr...)
+	for _, name := range names {
+		for _, v := range tensors[name].Data() {
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		}
+	}
+	return out, nil
+}
 
+// WriteFileAtomic writes data to path so that a crash at any moment leaves either the old
+// file or the new one whole: into a temporary file in the same folder, synced, renamed over
+// path, and the folder synced so that the rename lasts too.
+func WriteFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
 	if err != nil {
 		return fmt.Errorf("nn: save: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename there is nothing left to remove
-	w := &errWriter{w: tmp}
-	binary.Write(w, binary.LittleEndian, uint64(len(hdr)))
-	w.Write(hdr)
-	buf := make([]byte, 0, 1<<16)
-	for _, name := range names {
-		for _, v := range tensors[name].Data() {
-			buf = binary.LittleEndian.AppendUint32(buf, math.Float32bits(v))
-			if len(buf) == cap(buf) {
-				w.Write(buf)
-				buf = buf[:0]
-			}
-		}
+	_, err = tmp.Write(data)
+	if err == nil {
+		err = tmp.Sync()
 	}
-	w.Write(buf)
-	if w.err == nil {
-		w.err = tmp.Sync()
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); w.err == nil {
-		w.err = err
-	}
-	if w.err != nil {
-		return fmt.Errorf("nn: save %s: %w", path, w.err)
+	if err != nil {
+		return fmt.Errorf("nn: save %s: %w", path, err)
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("nn: save: %w", err)
 	}
-	if dir, err := os.Open(filepath.Dir(path)); err == nil { // make the rename itself durable
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
 		dir.Sync()
 		dir.Close()
 	}
 	return nil
-}
-
-type errWriter struct {
-	w   io.Writer
-	err error
-}
-
-func (e *errWriter) Write(p []byte) (int, error) {
-	if e.err != nil {
-		return 0, e.err
-	}
-	n, err := e.w.Write(p)
-	e.err = err
-	return n, err
 }
 
 // Load reads a checkpoint written by Save and rebuilds the model: its layers, weights, loss,

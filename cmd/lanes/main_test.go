@@ -341,3 +341,53 @@ func TestTrainRejectsBadFlags(t *testing.T) {
 		t.Errorf("the checks left %v behind", left)
 	}
 }
+
+// TestCheckpointerWritesInBackground checks the checkpointer's contract: each checkpoint
+// holds the model as it was at the end of its epoch, even while training goes on changing
+// it; writes land in epoch order; a failed write is reported, not lost.
+func TestCheckpointerWritesInBackground(t *testing.T) {
+	model := &nn.Model{Net: nn.NewSequential(nn.NewDense(3, 2)), Loss: nn.SparseCrossEntropy{}, Optimizer: &nn.Adam{}}
+	model.Init(1)
+	path := filepath.Join(t.TempDir(), "m.safetensors")
+	c := &checkpointer{path: path, every: 2}
+	weights := model.Net.Params()[0].Value.Data()
+	var want float32
+	for epoch := 1; epoch <= 4; epoch++ {
+		model.Epoch = epoch
+		weights[0] = float32(epoch)
+		if _, err := c.OnEpochEnd(model, nn.EpochInfo{Epoch: epoch}); err != nil {
+			t.Fatalf("epoch %d: %v", epoch, err)
+		}
+		if epoch == 4 {
+			want = weights[0]
+			weights[0] = -1 // training goes on while the write is in flight
+		}
+	}
+	if err := c.wait(); err != nil {
+		t.Fatal(err)
+	}
+	if c.saved != 4 {
+		t.Errorf("saved = %d after the checkpoint of epoch 4", c.saved)
+	}
+	got, err := nn.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Epoch != 4 || got.Net.Params()[0].Value.Data()[0] != want {
+		t.Errorf("checkpoint holds epoch %d, weight %v; want epoch 4, weight %v", got.Epoch, got.Net.Params()[0].Value.Data()[0], want)
+	}
+
+	// A write that fails (its folder is gone) is reported by wait, and saved stays put.
+	gone := filepath.Join(t.TempDir(), "gone")
+	if err := os.Mkdir(gone, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bad := &checkpointer{path: filepath.Join(gone, "m.safetensors"), every: 1}
+	os.Remove(gone)
+	if _, err := bad.OnEpochEnd(model, nn.EpochInfo{Epoch: 1}); err != nil {
+		t.Fatalf("the write runs in the background; OnEpochEnd reported %v", err)
+	}
+	if err := bad.wait(); err == nil || !strings.Contains(err.Error(), "gone") || bad.saved != 0 {
+		t.Errorf("write into a removed folder: err %v, saved %d", err, bad.saved)
+	}
+}

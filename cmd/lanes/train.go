@@ -139,7 +139,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if remaining > 0 {
 		hist, err = model.Fit(ctx, train, nn.FitConfig{Epochs: remaining, BatchSize: *batch, Shuffle: true, Seed: *seed, Callbacks: callbacks})
 	}
-	elapsed := time.Since(start).Seconds()
+	elapsed := time.Since(start).Seconds() // the weights are final; the last checkpoint may still be on its way to disk
+	if werr := saver.wait(); err == nil {
+		err = werr
+	}
 	if errors.Is(err, context.Canceled) {
 		kept := "nothing was written"
 		if saver.saved > 0 {
@@ -155,8 +158,10 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := model.Save(*out); err != nil {
-		return err
+	if saver.saved != model.Epoch { // the last epoch's checkpoint is this very file
+		if err := model.Save(*out); err != nil {
+			return err
+		}
 	}
 	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), Batch: *batch, TrainSeconds: elapsed,
 		SamplesPerSecond: float64(train.Len()*len(hist.Epochs)) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
@@ -224,11 +229,18 @@ func resumeModel(path string, set map[string]bool, seed *uint64, batch *int) (*n
 	return model, nil
 }
 
-// checkpointer saves the model atomically after every few epochs.
+// checkpointer saves the model atomically after every few epochs. It encodes the model on
+// the training goroutine (a copy: training goes on changing it) and writes the bytes on
+// another, so that training does not wait for the disk to sync (about 7 ms a checkpoint,
+// 2-6% of a 5-epoch run at batch 128). One write is in flight at most: the next checkpoint
+// waits for it, so files land in epoch order; call wait before the program ends.
 type checkpointer struct {
 	path  string
 	every int
 	saved int // the epoch of the last checkpoint written, 0 for none
+
+	writing      chan error // the write in flight, nil when none
+	writingEpoch int        // its epoch
 }
 
 func (c *checkpointer) OnBatchEnd(nn.BatchInfo) {}
@@ -237,11 +249,31 @@ func (c *checkpointer) OnEpochEnd(m *nn.Model, e nn.EpochInfo) (bool, error) {
 	if e.Epoch%c.every != 0 {
 		return false, nil
 	}
-	if err := m.Save(c.path); err != nil {
+	data, err := m.MarshalBinary()
+	if err != nil {
 		return false, err
 	}
-	c.saved = e.Epoch
+	if err := c.wait(); err != nil {
+		return false, err
+	}
+	done := make(chan error, 1)
+	go func() { done <- nn.WriteFileAtomic(c.path, data) }()
+	c.writing, c.writingEpoch = done, e.Epoch
 	return false, nil
+}
+
+// wait blocks until the write in flight, if any, is on disk, and returns its error.
+func (c *checkpointer) wait() error {
+	if c.writing == nil {
+		return nil
+	}
+	err := <-c.writing
+	c.writing = nil
+	if err != nil {
+		return err
+	}
+	c.saved = c.writingEpoch
+	return nil
 }
 
 func runEval(args []string, stdout, stderr io.Writer) error {
