@@ -89,22 +89,27 @@ func AddBias(x, bias []float32, rows, cols int) {
 	checkLen("AddBias", "bias", len(bias), cols)
 	raceRead(bias)
 	raceWrite(x)
-	axpy := impl().axpy
-	for i := 0; i < rows; i++ {
-		axpy(1, bias, x[i*cols:(i+1)*cols])
+	addBias := impl().addBias
+	for i, n := 0, chunkRows(cols); i < rows; i += n {
+		addBias(x[i*cols:], bias, min(n, rows-i))
 	}
 }
 
-// SumRows sets dst[j] to the sum over rows i of x[i][j].
+// chunkRows is how many rows of cols floats one assembly call of a row kernel takes: up to
+// maxChunk floats, and at least one row.
+func chunkRows(cols int) int { return max(1, maxChunk/max(1, cols)) }
+
+// SumRows sets dst[j] to the sum over rows i of x[i][j]: the rows added to zero one at a
+// time, in order, in float32, so every tier gives the same bits.
 func SumRows(dst, x []float32, rows, cols int) {
 	checkMatrix("SumRows", "x", x, rows, cols)
 	checkLen("SumRows", "dst", len(dst), cols)
 	raceRead(x)
 	raceWrite(dst)
 	clear(dst)
-	axpy := impl().axpy
-	for i := 0; i < rows; i++ {
-		axpy(1, x[i*cols:(i+1)*cols], dst)
+	sumRows := impl().sumRows
+	for i, n := 0, chunkRows(cols); i < rows; i += n {
+		sumRows(dst, x[i*cols:], min(n, rows-i))
 	}
 }
 

@@ -20,6 +20,11 @@ type tier struct {
 	dot   func(x, y []float32) float32
 	gemm  *gemmConfig
 
+	// addBias and sumRows take rows rows of len(bias) or len(dst) floats in one call (a
+	// loop of axpy calls paid a call per row: most of the time for the MLP's 10 classes).
+	addBias func(x, bias []float32, rows int)
+	sumRows func(dst, x []float32, rows int) // adds the rows to dst
+
 	// bytesToFloat32 converts whole vectors: len(dst) is a multiple of 16, the widest tier's
 	// vector, and the exported function converts the rest in Go.
 	bytesToFloat32 func(dst []float32, src []byte, scale float32)
@@ -48,6 +53,8 @@ var genericTier = &tier{
 	scale: scaleGeneric,
 	dot:   dotGeneric,
 	gemm:  genericGemm,
+
+	addBias: addBiasGeneric, sumRows: sumRowsGeneric,
 
 	bytesToFloat32: bytesToFloat32Generic,
 

@@ -11,6 +11,27 @@ func axpyGeneric(alpha float32, x, y []float32) {
 	}
 }
 
+// addBiasGeneric: x[i][j] += bias[j] for each of rows rows of len(bias) floats.
+func addBiasGeneric(x, bias []float32, rows int) {
+	cols := len(bias)
+	for i := 0; i < rows; i++ {
+		row := x[i*cols : (i+1)*cols]
+		for j, b := range bias {
+			row[j] += b
+		}
+	}
+}
+
+// sumRowsGeneric: dst[j] += x[i][j] for each of rows rows of len(dst) floats, in order.
+func sumRowsGeneric(dst, x []float32, rows int) {
+	cols := len(dst)
+	for i := 0; i < rows; i++ {
+		for j, v := range x[i*cols : (i+1)*cols] {
+			dst[j] += v
+		}
+	}
+}
+
 // scaleGeneric: for i := range x { x[i] *= alpha }
 func scaleGeneric(alpha float32, x []float32) {
 	for i := range x {

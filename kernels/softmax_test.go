@@ -191,8 +191,10 @@ func TestRowKernels(t *testing.T) {
 	forEachTier(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(35, 36))
 		for _, cols := range softmaxCols {
-			for _, rows := range []int{0, 1, 7, 64} {
-				x := make([]float32, rows*cols)
+			// 70 rows of 1000 floats take two calls of the row kernels (see chunkRows).
+			for _, rows := range []int{0, 1, 7, 64, 70} {
+				gx := newGuarded(rows*cols, 1)
+				x := gx.s()
 				uniform(r, x)
 				bias := make([]float32, cols)
 				uniform(r, bias)
@@ -202,23 +204,28 @@ func TestRowKernels(t *testing.T) {
 					want[i] = x[i] + bias[i%cols]
 				}
 				AddBias(x, bias, rows, cols)
+				gx.check(t, "AddBias")
 				for i := range x {
 					if x[i] != want[i] {
 						t.Fatalf("AddBias %dx%d: x[%d] = %v, want %v", rows, cols, i, x[i], want[i])
 					}
 				}
-				// SumRows: within 1e-6 of the float64 sum, relative to the sum of magnitudes.
+				// SumRows: the rows added in order from zero, in float32, on every tier (so
+				// exactly that sum), and within 1e-6 of the float64 sum, relative to the sum
+				// of magnitudes.
 				gd := newGuarded(cols, 1)
 				SumRows(gd.s(), x, rows, cols)
 				gd.check(t, "SumRows")
 				for j := 0; j < cols; j++ {
 					var sum, mag float64
+					var inOrder float32
 					for i := 0; i < rows; i++ {
 						sum += float64(x[i*cols+j])
 						mag += math.Abs(float64(x[i*cols+j]))
+						inOrder += x[i*cols+j]
 					}
-					if d := math.Abs(float64(gd.s()[j]) - sum); d > 1e-6*mag {
-						t.Fatalf("SumRows %dx%d: dst[%d] = %v, want %v", rows, cols, j, gd.s()[j], sum)
+					if got := gd.s()[j]; got != inOrder || math.Abs(float64(got)-sum) > 1e-6*mag {
+						t.Fatalf("SumRows %dx%d: dst[%d] = %v, want %v (float64 %v)", rows, cols, j, got, inOrder, sum)
 					}
 				}
 				// ArgmaxRows: first index of the maximum, NaN counts as largest.

@@ -16,6 +16,8 @@ var (
 		dot:   dotAVX512,
 		gemm:  avx512Gemm,
 
+		addBias: addBiasAVX512, sumRows: sumRowsAVX512,
+
 		bytesToFloat32: bytesToFloat32AVX512, prefetchLines: prefetchLines,
 
 		exp: expAVX512, relu: reluAVX512, sigmoid: sigmoidAVX512, tanh: tanhAVX512, gelu: geluAVX512,
@@ -32,6 +34,8 @@ var (
 		scale:    scaleAVX2,
 		dot:      dotAVX2,
 		gemm:     avx2Gemm,
+
+		addBias: addBiasAVX2, sumRows: sumRowsAVX2,
 
 		bytesToFloat32: bytesToFloat32AVX2, prefetchLines: prefetchLines,
 

@@ -76,6 +76,205 @@ axpyDone:
 	VZEROUPPER
 	RET
 
+// func addBiasAVX512(x []float32, bias []float32, rows int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·addBiasAVX512(SB), NOSPLIT, $0-56
+	MOVQ x_base+0(FP), AX
+	MOVQ bias_base+24(FP), CX
+	MOVQ bias_len+32(FP), DX
+	MOVQ rows+48(FP), BX
+	MOVQ DX, SI
+	SHLQ $0x02, SI
+
+biasBlock:
+	CMPQ    DX, $0x00000080
+	JB      biasVector
+	VMOVUPS (CX), Z0
+	VMOVUPS 64(CX), Z1
+	VMOVUPS 128(CX), Z2
+	VMOVUPS 192(CX), Z3
+	VMOVUPS 256(CX), Z4
+	VMOVUPS 320(CX), Z5
+	VMOVUPS 384(CX), Z6
+	VMOVUPS 448(CX), Z7
+	MOVQ    AX, DI
+	MOVQ    BX, R8
+
+biasBlockRow:
+	TESTQ   R8, R8
+	JZ      biasBlockEnd
+	VADDPS  (DI), Z0, Z8
+	VMOVUPS Z8, (DI)
+	VADDPS  64(DI), Z1, Z8
+	VMOVUPS Z8, 64(DI)
+	VADDPS  128(DI), Z2, Z8
+	VMOVUPS Z8, 128(DI)
+	VADDPS  192(DI), Z3, Z8
+	VMOVUPS Z8, 192(DI)
+	VADDPS  256(DI), Z4, Z8
+	VMOVUPS Z8, 256(DI)
+	VADDPS  320(DI), Z5, Z8
+	VMOVUPS Z8, 320(DI)
+	VADDPS  384(DI), Z6, Z8
+	VMOVUPS Z8, 384(DI)
+	VADDPS  448(DI), Z7, Z8
+	VMOVUPS Z8, 448(DI)
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     biasBlockRow
+
+biasBlockEnd:
+	ADDQ $0x00000200, AX
+	ADDQ $0x00000200, CX
+	SUBQ $0x00000080, DX
+	JMP  biasBlock
+
+biasVector:
+	CMPQ    DX, $0x00000010
+	JB      biasTail
+	VMOVUPS (CX), Z0
+	MOVQ    AX, DI
+	MOVQ    BX, R8
+
+biasVectorRow:
+	TESTQ   R8, R8
+	JZ      biasVectorEnd
+	VADDPS  (DI), Z0, Z1
+	VMOVUPS Z1, (DI)
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     biasVectorRow
+
+biasVectorEnd:
+	ADDQ $0x00000040, AX
+	ADDQ $0x00000040, CX
+	SUBQ $0x00000010, DX
+	JMP  biasVector
+
+biasTail:
+	TESTQ     DX, DX
+	JZ        biasDone
+	MOVL      $0xffffffff, DI
+	BZHIL     DX, DI, DI
+	KMOVW     DI, K1
+	VMOVUPS.Z (CX), K1, Z0
+	MOVQ      BX, CX
+
+biasTailRow:
+	TESTQ     CX, CX
+	JZ        biasTailEnd
+	VMOVUPS.Z (AX), K1, Z1
+	VADDPS    Z1, Z0, Z1
+	VMOVUPS   Z1, K1, (AX)
+	ADDQ      SI, AX
+	DECQ      CX
+	JMP       biasTailRow
+
+biasTailEnd:
+biasDone:
+	VZEROUPPER
+	RET
+
+// func sumRowsAVX512(dst []float32, x []float32, rows int)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·sumRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+	MOVQ rows+48(FP), BX
+	MOVQ DX, SI
+	SHLQ $0x02, SI
+
+sumBlock:
+	CMPQ    DX, $0x00000080
+	JB      sumVector
+	VMOVUPS (AX), Z0
+	VMOVUPS 64(AX), Z1
+	VMOVUPS 128(AX), Z2
+	VMOVUPS 192(AX), Z3
+	VMOVUPS 256(AX), Z4
+	VMOVUPS 320(AX), Z5
+	VMOVUPS 384(AX), Z6
+	VMOVUPS 448(AX), Z7
+	MOVQ    CX, DI
+	MOVQ    BX, R8
+
+sumBlockRow:
+	TESTQ  R8, R8
+	JZ     sumBlockEnd
+	VADDPS (DI), Z0, Z0
+	VADDPS 64(DI), Z1, Z1
+	VADDPS 128(DI), Z2, Z2
+	VADDPS 192(DI), Z3, Z3
+	VADDPS 256(DI), Z4, Z4
+	VADDPS 320(DI), Z5, Z5
+	VADDPS 384(DI), Z6, Z6
+	VADDPS 448(DI), Z7, Z7
+	ADDQ   SI, DI
+	DECQ   R8
+	JMP    sumBlockRow
+
+sumBlockEnd:
+	VMOVUPS Z0, (AX)
+	VMOVUPS Z1, 64(AX)
+	VMOVUPS Z2, 128(AX)
+	VMOVUPS Z3, 192(AX)
+	VMOVUPS Z4, 256(AX)
+	VMOVUPS Z5, 320(AX)
+	VMOVUPS Z6, 384(AX)
+	VMOVUPS Z7, 448(AX)
+	ADDQ    $0x00000200, CX
+	ADDQ    $0x00000200, AX
+	SUBQ    $0x00000080, DX
+	JMP     sumBlock
+
+sumVector:
+	CMPQ    DX, $0x00000010
+	JB      sumTail
+	VMOVUPS (AX), Z0
+	MOVQ    CX, DI
+	MOVQ    BX, R8
+
+sumVectorRow:
+	TESTQ  R8, R8
+	JZ     sumVectorEnd
+	VADDPS (DI), Z0, Z0
+	ADDQ   SI, DI
+	DECQ   R8
+	JMP    sumVectorRow
+
+sumVectorEnd:
+	VMOVUPS Z0, (AX)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, DX
+	JMP     sumVector
+
+sumTail:
+	TESTQ     DX, DX
+	JZ        sumDone
+	MOVL      $0xffffffff, DI
+	BZHIL     DX, DI, DI
+	KMOVW     DI, K1
+	VMOVUPS.Z (AX), K1, Z0
+	MOVQ      BX, DX
+
+sumTailRow:
+	TESTQ     DX, DX
+	JZ        sumTailEnd
+	VMOVUPS.Z (CX), K1, Z1
+	VADDPS    Z1, Z0, Z0
+	ADDQ      SI, CX
+	DECQ      DX
+	JMP       sumTailRow
+
+sumTailEnd:
+	VMOVUPS Z0, K1, (AX)
+
+sumDone:
+	VZEROUPPER
+	RET
+
 // func scaleAVX512(alpha float32, x []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-32
@@ -3181,6 +3380,205 @@ axpyTail:
 	VMASKMOVPS  Y2, Y1, (CX)
 
 axpyDone:
+	VZEROUPPER
+	RET
+
+// func addBiasAVX2(x []float32, bias []float32, rows int)
+// Requires: AVX
+TEXT ·addBiasAVX2(SB), NOSPLIT, $0-56
+	MOVQ x_base+0(FP), AX
+	MOVQ bias_base+24(FP), CX
+	MOVQ bias_len+32(FP), DX
+	MOVQ rows+48(FP), BX
+	MOVQ DX, SI
+	SHLQ $0x02, SI
+
+biasBlock:
+	CMPQ    DX, $0x00000040
+	JB      biasVector
+	VMOVUPS (CX), Y0
+	VMOVUPS 32(CX), Y1
+	VMOVUPS 64(CX), Y2
+	VMOVUPS 96(CX), Y3
+	VMOVUPS 128(CX), Y4
+	VMOVUPS 160(CX), Y5
+	VMOVUPS 192(CX), Y6
+	VMOVUPS 224(CX), Y7
+	MOVQ    AX, DI
+	MOVQ    BX, R8
+
+biasBlockRow:
+	TESTQ   R8, R8
+	JZ      biasBlockEnd
+	VADDPS  (DI), Y0, Y8
+	VMOVUPS Y8, (DI)
+	VADDPS  32(DI), Y1, Y8
+	VMOVUPS Y8, 32(DI)
+	VADDPS  64(DI), Y2, Y8
+	VMOVUPS Y8, 64(DI)
+	VADDPS  96(DI), Y3, Y8
+	VMOVUPS Y8, 96(DI)
+	VADDPS  128(DI), Y4, Y8
+	VMOVUPS Y8, 128(DI)
+	VADDPS  160(DI), Y5, Y8
+	VMOVUPS Y8, 160(DI)
+	VADDPS  192(DI), Y6, Y8
+	VMOVUPS Y8, 192(DI)
+	VADDPS  224(DI), Y7, Y8
+	VMOVUPS Y8, 224(DI)
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     biasBlockRow
+
+biasBlockEnd:
+	ADDQ $0x00000100, AX
+	ADDQ $0x00000100, CX
+	SUBQ $0x00000040, DX
+	JMP  biasBlock
+
+biasVector:
+	CMPQ    DX, $0x00000008
+	JB      biasTail
+	VMOVUPS (CX), Y0
+	MOVQ    AX, DI
+	MOVQ    BX, R8
+
+biasVectorRow:
+	TESTQ   R8, R8
+	JZ      biasVectorEnd
+	VADDPS  (DI), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ    SI, DI
+	DECQ    R8
+	JMP     biasVectorRow
+
+biasVectorEnd:
+	ADDQ $0x00000020, AX
+	ADDQ $0x00000020, CX
+	SUBQ $0x00000008, DX
+	JMP  biasVector
+
+biasTail:
+	TESTQ      DX, DX
+	JZ         biasDone
+	LEAQ       tailMask<>+32(SB), DI
+	NEGQ       DX
+	VMOVDQU    (DI)(DX*4), Y0
+	VMASKMOVPS (CX), Y0, Y1
+	MOVQ       BX, CX
+
+biasTailRow:
+	TESTQ      CX, CX
+	JZ         biasTailEnd
+	VMASKMOVPS (AX), Y0, Y2
+	VADDPS     Y2, Y1, Y2
+	VMASKMOVPS Y2, Y0, (AX)
+	ADDQ       SI, AX
+	DECQ       CX
+	JMP        biasTailRow
+
+biasTailEnd:
+biasDone:
+	VZEROUPPER
+	RET
+
+// func sumRowsAVX2(dst []float32, x []float32, rows int)
+// Requires: AVX
+TEXT ·sumRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ dst_base+0(FP), AX
+	MOVQ x_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+	MOVQ rows+48(FP), BX
+	MOVQ DX, SI
+	SHLQ $0x02, SI
+
+sumBlock:
+	CMPQ    DX, $0x00000040
+	JB      sumVector
+	VMOVUPS (AX), Y0
+	VMOVUPS 32(AX), Y1
+	VMOVUPS 64(AX), Y2
+	VMOVUPS 96(AX), Y3
+	VMOVUPS 128(AX), Y4
+	VMOVUPS 160(AX), Y5
+	VMOVUPS 192(AX), Y6
+	VMOVUPS 224(AX), Y7
+	MOVQ    CX, DI
+	MOVQ    BX, R8
+
+sumBlockRow:
+	TESTQ  R8, R8
+	JZ     sumBlockEnd
+	VADDPS (DI), Y0, Y0
+	VADDPS 32(DI), Y1, Y1
+	VADDPS 64(DI), Y2, Y2
+	VADDPS 96(DI), Y3, Y3
+	VADDPS 128(DI), Y4, Y4
+	VADDPS 160(DI), Y5, Y5
+	VADDPS 192(DI), Y6, Y6
+	VADDPS 224(DI), Y7, Y7
+	ADDQ   SI, DI
+	DECQ   R8
+	JMP    sumBlockRow
+
+sumBlockEnd:
+	VMOVUPS Y0, (AX)
+	VMOVUPS Y1, 32(AX)
+	VMOVUPS Y2, 64(AX)
+	VMOVUPS Y3, 96(AX)
+	VMOVUPS Y4, 128(AX)
+	VMOVUPS Y5, 160(AX)
+	VMOVUPS Y6, 192(AX)
+	VMOVUPS Y7, 224(AX)
+	ADDQ    $0x00000100, CX
+	ADDQ    $0x00000100, AX
+	SUBQ    $0x00000040, DX
+	JMP     sumBlock
+
+sumVector:
+	CMPQ    DX, $0x00000008
+	JB      sumTail
+	VMOVUPS (AX), Y0
+	MOVQ    CX, DI
+	MOVQ    BX, R8
+
+sumVectorRow:
+	TESTQ  R8, R8
+	JZ     sumVectorEnd
+	VADDPS (DI), Y0, Y0
+	ADDQ   SI, DI
+	DECQ   R8
+	JMP    sumVectorRow
+
+sumVectorEnd:
+	VMOVUPS Y0, (AX)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, DX
+	JMP     sumVector
+
+sumTail:
+	TESTQ      DX, DX
+	JZ         sumDone
+	LEAQ       tailMask<>+32(SB), DI
+	NEGQ       DX
+	VMOVDQU    (DI)(DX*4), Y0
+	VMASKMOVPS (AX), Y0, Y1
+	MOVQ       BX, DX
+
+sumTailRow:
+	TESTQ      DX, DX
+	JZ         sumTailEnd
+	VMASKMOVPS (CX), Y0, Y2
+	VADDPS     Y2, Y1, Y1
+	ADDQ       SI, CX
+	DECQ       DX
+	JMP        sumTailRow
+
+sumTailEnd:
+	VMASKMOVPS Y1, Y0, (AX)
+
+sumDone:
 	VZEROUPPER
 	RET
 

@@ -9,6 +9,16 @@ package kernels
 //go:noescape
 func axpyAVX512(alpha float32, x []float32, y []float32)
 
+// for i := 0; i < rows; i++ { for j, b := range bias { x[i*len(bias)+j] += b } }
+//
+//go:noescape
+func addBiasAVX512(x []float32, bias []float32, rows int)
+
+// for i := 0; i < rows; i++ { for j := range dst { dst[j] += x[i*len(dst)+j] } }
+//
+//go:noescape
+func sumRowsAVX512(dst []float32, x []float32, rows int)
+
 // for i := range x { x[i] *= alpha }
 //
 //go:noescape
@@ -98,6 +108,16 @@ func bytesToFloat32AVX512(dst []float32, src []byte, scale float32)
 //
 //go:noescape
 func axpyAVX2(alpha float32, x []float32, y []float32)
+
+// for i := 0; i < rows; i++ { for j, b := range bias { x[i*len(bias)+j] += b } }
+//
+//go:noescape
+func addBiasAVX2(x []float32, bias []float32, rows int)
+
+// for i := 0; i < rows; i++ { for j := range dst { dst[j] += x[i*len(dst)+j] } }
+//
+//go:noescape
+func sumRowsAVX2(dst []float32, x []float32, rows int)
 
 // for i := range x { x[i] *= alpha }
 //

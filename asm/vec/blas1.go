@@ -2,6 +2,7 @@ package main
 
 import (
 	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
 	. "github.com/mmcloughlin/avo/reg"
 
 	"github.com/lanesml/lanes/asm/internal/simd"
@@ -84,4 +85,133 @@ func dot(t simd.Tier) {
 	Store(sum, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// addBias: x[i][j] += bias[j] for each of rows rows of x, whose rows are len(bias) long.
+//
+// Registers: one block of bias, up to rowUnroll vectors, stays in registers while it is
+// added down every row; one temporary per vector.
+func addBias(t simd.Tier) {
+	TEXT(t.Name("addBias"), NOSPLIT, "func(x, bias []float32, rows int)")
+	Pragma("noescape")
+	Doc("for i := 0; i < rows; i++ { for j, b := range bias { x[i*len(bias)+j] += b } }")
+	x := simd.LoadGP(Param("x").Base())
+	bias := simd.LoadGP(Param("bias").Base())
+	cols := simd.LoadGP(Param("bias").Len())
+	rows := simd.LoadGP(Param("rows"))
+	var held []VecVirtual
+	downColumns(t, "bias", x, cols, rows, []GPVirtual{bias}, rowUnroll, columnBlock{
+		begin: func(s simd.Step) {
+			held = t.Vecs(s.Vectors)
+			for j, b := range held {
+				s.Load(bias, j, b)
+			}
+		},
+		row: func(s simd.Step, p GPVirtual) {
+			for j, b := range held {
+				v := t.Vec()
+				VADDPS(s.Operand(p, j), b, v)
+				s.Store(v, p, j)
+			}
+		},
+		end: func(simd.Step) {},
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// sumRows: dst[j] += x[i][j] for each of rows rows of x in order, whose rows are len(dst)
+// long: the column sums, one row at a time, as a loop of Axpy calls would add them.
+//
+// Registers: one block of dst, up to rowUnroll vectors, accumulates down every row.
+func sumRows(t simd.Tier) {
+	TEXT(t.Name("sumRows"), NOSPLIT, "func(dst, x []float32, rows int)")
+	Pragma("noescape")
+	Doc("for i := 0; i < rows; i++ { for j := range dst { dst[j] += x[i*len(dst)+j] } }")
+	dst := simd.LoadGP(Param("dst").Base())
+	x := simd.LoadGP(Param("x").Base())
+	cols := simd.LoadGP(Param("dst").Len())
+	rows := simd.LoadGP(Param("rows"))
+	var acc []VecVirtual
+	downColumns(t, "sum", x, cols, rows, []GPVirtual{dst}, rowUnroll, columnBlock{
+		begin: func(s simd.Step) {
+			acc = t.Vecs(s.Vectors)
+			for j, a := range acc {
+				s.Load(dst, j, a)
+			}
+		},
+		row: func(s simd.Step, p GPVirtual) {
+			for j, a := range acc {
+				VADDPS(s.Operand(p, j), a, a)
+			}
+		},
+		end: func(s simd.Step) {
+			for j, a := range acc {
+				s.Store(a, dst, j)
+			}
+		},
+	})
+	VZEROUPPER()
+	RET()
+}
+
+// rowUnroll is the widest block of columns addBias and sumRows carry down the rows: 8
+// vectors and their temporaries fit AVX2's 16 registers, and 8 AVX2 vectors, 64 floats,
+// cover a 256-byte run of each row, long enough for the prefetchers.
+const rowUnroll = 8
+
+// columnBlock is the work downColumns does for one block of columns: begin before its rows,
+// row for each row (p points at the block in that row), end after the last.
+type columnBlock struct {
+	begin func(simd.Step)
+	row   func(s simd.Step, p GPVirtual)
+	end   func(simd.Step)
+}
+
+// downColumns emits loops over a matrix of rows rows of cols floats at m (rows contiguous,
+// cols floats apart): it cuts the columns into blocks of unroll vectors, then single
+// vectors, then one masked partial vector, and runs each block down every row. The
+// pointers in along advance with the blocks, a block's width at a time.
+func downColumns(t simd.Tier, label string, m, cols, rows GPVirtual, along []GPVirtual, unroll int, w columnBlock) {
+	ld := GP64()
+	MOVQ(cols, ld)
+	SHLQ(U8(2), ld)
+	left := GP64()
+	MOVQ(cols, left)
+	block := func(name string, s simd.Step) {
+		w.begin(s)
+		p, r := GP64(), GP64()
+		MOVQ(m, p)
+		MOVQ(rows, r)
+		Label(name + "Row")
+		TESTQ(r, r)
+		JZ(LabelRef(name + "End"))
+		w.row(s, p)
+		ADDQ(ld, p)
+		DECQ(r)
+		JMP(LabelRef(name + "Row"))
+		Label(name + "End")
+		w.end(s)
+	}
+	steps := []struct {
+		name, next string
+		vectors    int
+	}{{label + "Block", label + "Vector", unroll}, {label + "Vector", label + "Tail", 1}}
+	for _, st := range steps {
+		Label(st.name)
+		CMPQ(left, U32(st.vectors*t.Lanes))
+		JB(LabelRef(st.next))
+		block(st.name, simd.Step{Tier: t, Vectors: st.vectors})
+		for _, p := range append([]GPVirtual{m}, along...) {
+			ADDQ(U32(st.vectors*t.Bytes), p)
+		}
+		SUBQ(U32(st.vectors*t.Lanes), left)
+		JMP(LabelRef(st.name))
+	}
+	Label(label + "Tail")
+	TESTQ(left, left)
+	JZ(LabelRef(label + "Done"))
+	mask := t.TailMask(left)
+	block(label+"Tail", simd.Step{Tier: t, Vectors: 1, Mask: &mask})
+	Label(label + "Done")
 }

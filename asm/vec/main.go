@@ -17,6 +17,8 @@ func main() {
 	simd.DeclareTables()
 	for _, t := range simd.Tiers {
 		axpy(t)
+		addBias(t)
+		sumRows(t)
 		scale(t)
 		dot(t)
 		blas1AndActivations(t)
