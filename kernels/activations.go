@@ -123,19 +123,11 @@ func ArgmaxRows(dst []int32, x []float32, rows, cols int) {
 	if rows > 0 && cols == 0 {
 		panic("kernels: ArgmaxRows: cols = 0: an empty row has no maximum")
 	}
-	for i := range dst {
-		row := x[i*cols : (i+1)*cols]
-		best := 0
-		for j, v := range row {
-			if v != v {
-				best = j
-				break
-			}
-			if v > row[best] {
-				best = j
-			}
-		}
-		dst[i] = int32(best)
+	raceRead(x)
+	raceWrite(dst)
+	argmax := impl().argmaxRows
+	for i, n := 0, chunkRows(cols); i < rows; i += n {
+		argmax(dst[i:i+min(n, rows-i)], x[i*cols:], cols)
 	}
 }
 

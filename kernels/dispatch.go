@@ -25,6 +25,8 @@ type tier struct {
 	addBias func(x, bias []float32, rows int)
 	sumRows func(dst, x []float32, rows int) // adds the rows to dst
 
+	argmaxRows func(dst []int32, x []float32, cols int) // len(dst) rows, cols >= 1
+
 	// bytesToFloat32 converts whole vectors: len(dst) is a multiple of 16, the widest tier's
 	// vector, and the exported function converts the rest in Go.
 	bytesToFloat32 func(dst []float32, src []byte, scale float32)
@@ -54,7 +56,7 @@ var genericTier = &tier{
 	dot:   dotGeneric,
 	gemm:  genericGemm,
 
-	addBias: addBiasGeneric, sumRows: sumRowsGeneric,
+	addBias: addBiasGeneric, sumRows: sumRowsGeneric, argmaxRows: argmaxRowsGeneric,
 
 	bytesToFloat32: bytesToFloat32Generic,
 

@@ -32,6 +32,25 @@ func sumRowsGeneric(dst, x []float32, rows int) {
 	}
 }
 
+// argmaxRowsGeneric: dst[i] = the first index of the largest value of row i of x, for
+// len(dst) rows of cols >= 1 floats; the first NaN of a row wins.
+func argmaxRowsGeneric(dst []int32, x []float32, cols int) {
+	for i := range dst {
+		row := x[i*cols : (i+1)*cols]
+		best := 0
+		for j, v := range row {
+			if v != v {
+				best = j
+				break
+			}
+			if v > row[best] {
+				best = j
+			}
+		}
+		dst[i] = int32(best)
+	}
+}
+
 // scaleGeneric: for i := range x { x[i] *= alpha }
 func scaleGeneric(alpha float32, x []float32) {
 	for i := range x {

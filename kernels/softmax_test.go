@@ -358,3 +358,72 @@ func TestAdamUpdateParallel(t *testing.T) {
 		}
 	})
 }
+
+// TestArgmaxRowsAgainstGo checks every tier's ArgmaxRows against the Go loop on rows built
+// to catch the corner cases: ties (the first wins), -0 and +0 (equal), infinities, rows of
+// -Inf alone (the tail's filler is -Inf too), NaN anywhere (the first NaN wins, even after
+// the maximum), and every tail length, with guards around dst.
+func TestArgmaxRowsAgainstGo(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(37, 38))
+		special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)), nan32, 1, -1}
+		for cols := 1; cols <= 70; cols++ {
+			const rows = 40
+			x := make([]float32, rows*cols)
+			for i := 0; i < rows; i++ {
+				row := x[i*cols : (i+1)*cols]
+				switch i % 5 {
+				case 0: // random values
+					uniform(r, row)
+				case 1: // few distinct values: ties
+					for j := range row {
+						row[j] = float32(r.IntN(3))
+					}
+				case 2: // special values
+					for j := range row {
+						row[j] = special[r.IntN(len(special))]
+					}
+				case 3: // all -Inf
+					for j := range row {
+						row[j] = float32(math.Inf(-1))
+					}
+				case 4: // random values, one NaN after the maximum or before it
+					uniform(r, row)
+					row[r.IntN(cols)] = nan32
+				}
+			}
+			want := make([]int32, rows)
+			argmaxRowsGeneric(want, x, cols)
+			g := newGuardedInt32(rows)
+			ArgmaxRows(g.s(), x, rows, cols)
+			g.check(t, "ArgmaxRows")
+			for i, w := range want {
+				if got := g.s()[i]; got != w {
+					t.Fatalf("cols %d, row %d %v: index %d, want %d", cols, i, x[i*cols:(i+1)*cols], got, w)
+				}
+			}
+		}
+	})
+}
+
+// guardedInt32 is a slice of int32 between guard values.
+type guardedInt32 struct{ buf []int32 }
+
+func newGuardedInt32(n int) guardedInt32 {
+	g := guardedInt32{make([]int32, n+2*guardLen)}
+	for i := range g.buf {
+		g.buf[i] = -7
+	}
+	return g
+}
+
+func (g guardedInt32) s() []int32 { return g.buf[guardLen : len(g.buf)-guardLen : len(g.buf)-guardLen] }
+
+func (g guardedInt32) check(t *testing.T, what string) {
+	t.Helper()
+	for i, v := range g.buf {
+		if (i < guardLen || i >= len(g.buf)-guardLen) && v != -7 {
+			t.Fatalf("%s: guard element %d changed to %d", what, i, v)
+		}
+	}
+}

@@ -16,7 +16,7 @@ var (
 		dot:   dotAVX512,
 		gemm:  avx512Gemm,
 
-		addBias: addBiasAVX512, sumRows: sumRowsAVX512,
+		addBias: addBiasAVX512, sumRows: sumRowsAVX512, argmaxRows: argmaxRowsAVX512,
 
 		bytesToFloat32: bytesToFloat32AVX512, prefetchLines: prefetchLines,
 
@@ -35,7 +35,7 @@ var (
 		dot:      dotAVX2,
 		gemm:     avx2Gemm,
 
-		addBias: addBiasAVX2, sumRows: sumRowsAVX2,
+		addBias: addBiasAVX2, sumRows: sumRowsAVX2, argmaxRows: argmaxRowsAVX2,
 
 		bytesToFloat32: bytesToFloat32AVX2, prefetchLines: prefetchLines,
 

@@ -21,8 +21,8 @@ func Axpy(alpha float32, x, y []float32) {
 	axpy(alpha, x, y)
 }
 
-// element is what kernels read and write: floats, and the bytes of images.
-type element interface{ float32 | byte }
+// element is what kernels read and write: floats, the bytes of images, class indices.
+type element interface{ float32 | byte | int32 }
 
 // BytesToFloat32 computes dst[i] = float32(src[i]) * scale, the conversion of 8-bit pixels
 // to floats (scale 1.0/255 maps them to [0, 1]). dst and src must have the same length.

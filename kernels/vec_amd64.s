@@ -275,6 +275,158 @@ sumDone:
 	VZEROUPPER
 	RET
 
+// func argmaxRowsAVX512(dst []int32, x []float32, cols int)
+// Requires: AVX, AVX512F, AVX512VL, BMI, BMI2
+TEXT ·argmaxRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         x_base+24(FP), DX
+	MOVQ         cols+48(FP), BX
+	MOVQ         BX, SI
+	SHLQ         $0x02, SI
+	MOVQ         BX, DI
+	ANDQ         $0x0f, DI
+	MOVL         $0xffffffff, R8
+	BZHIL        DI, R8, R8
+	KMOVW        R8, K1
+	VBROADCASTSS f32_ff800000<>+0(SB), Z0
+
+row:
+	TESTQ   CX, CX
+	JZ      done
+	VMOVAPS Z0, Z1
+	XORL    R8, R8
+	MOVQ    DX, R9
+	XORQ    R10, R10
+
+max:
+	MOVQ    BX, R11
+	SUBQ    R10, R11
+	CMPQ    R11, $0x10
+	JB      maxTail
+	VMOVUPS (R9), Z2
+	VCMPPS  $0x03, Z2, Z2, K2
+	KMOVW   K2, R11
+	ORL     R11, R8
+	VMAXPS  Z1, Z2, Z1
+	ADDQ    $0x40, R9
+	ADDQ    $0x10, R10
+	JMP     max
+
+maxTail:
+	TESTQ   DI, DI
+	JZ      maxDone
+	VMOVAPS Z0, Z2
+	VMOVUPS (R9), K1, Z2
+	VCMPPS  $0x03, Z2, Z2, K2
+	KMOVW   K2, R9
+	ORL     R9, R8
+	VMAXPS  Z1, Z2, Z1
+
+maxDone:
+	TESTL R8, R8
+	JZ    numbers
+	MOVQ  DX, R8
+	XORQ  R9, R9
+
+nan:
+	MOVQ    BX, R10
+	SUBQ    R9, R10
+	CMPQ    R10, $0x10
+	JB      nanTail
+	VMOVUPS (R8), Z2
+	VCMPPS  $0x03, Z2, Z2, K2
+	KMOVW   K2, R10
+	TESTL   R10, R10
+	JZ      nanMissWhole
+	TZCNTL  R10, R8
+	ADDL    R8, R9
+	MOVL    R9, (AX)
+	JMP     next
+
+nanMissWhole:
+	ADDQ $0x40, R8
+	ADDQ $0x10, R9
+	JMP  nan
+
+nanTail:
+	TESTQ   DI, DI
+	JZ      nanDone
+	VMOVAPS Z0, Z2
+	VMOVUPS (R8), K1, Z2
+	VCMPPS  $0x03, Z2, Z2, K2
+	KMOVW   K2, R8
+	TESTL   R8, R8
+	JZ      nanMissTail
+	TZCNTL  R8, R8
+	ADDL    R8, R9
+	MOVL    R9, (AX)
+	JMP     next
+
+nanMissTail:
+nanDone:
+numbers:
+	VEXTRACTF64X4 $0x01, Z1, Y2
+	VMAXPS        Y2, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x0e, X1, X2
+	VMAXPS        X2, X1, X1
+	VPERMILPS     $0x01, X1, X2
+	VMAXSS        X2, X1, X1
+	VBROADCASTSS  X1, Z1
+	MOVQ          DX, R8
+	XORQ          R9, R9
+
+equal:
+	MOVQ    BX, R10
+	SUBQ    R9, R10
+	CMPQ    R10, $0x10
+	JB      equalTail
+	VMOVUPS (R8), Z2
+	VCMPPS  $0x00, Z1, Z2, K2
+	KMOVW   K2, R10
+	TESTL   R10, R10
+	JZ      equalMissWhole
+	TZCNTL  R10, R8
+	ADDL    R8, R9
+	MOVL    R9, (AX)
+	JMP     next
+
+equalMissWhole:
+	ADDQ $0x40, R8
+	ADDQ $0x10, R9
+	JMP  equal
+
+equalTail:
+	TESTQ   DI, DI
+	JZ      equalDone
+	VMOVAPS Z0, Z2
+	VMOVUPS (R8), K1, Z2
+	VCMPPS  $0x00, Z1, Z2, K2
+	KMOVW   K2, R8
+	TESTL   R8, R8
+	JZ      equalMissTail
+	TZCNTL  R8, R8
+	ADDL    R8, R9
+	MOVL    R9, (AX)
+	JMP     next
+
+equalMissTail:
+equalDone:
+next:
+	ADDQ $0x04, AX
+	ADDQ SI, DX
+	DECQ CX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+DATA f32_ff800000<>+0(SB)/4, $0xff800000
+GLOBL f32_ff800000<>(SB), RODATA|NOPTR, $4
+
 // func scaleAVX512(alpha float32, x []float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-32
@@ -2560,9 +2712,6 @@ done:
 	VZEROUPPER
 	RET
 
-DATA f32_ff800000<>+0(SB)/4, $0xff800000
-GLOBL f32_ff800000<>(SB), RODATA|NOPTR, $4
-
 DATA f32_c2b00000<>+0(SB)/4, $0xc2b00000
 GLOBL f32_c2b00000<>(SB), RODATA|NOPTR, $4
 
@@ -3579,6 +3728,154 @@ sumTailEnd:
 	VMASKMOVPS Y1, Y0, (AX)
 
 sumDone:
+	VZEROUPPER
+	RET
+
+// func argmaxRowsAVX2(dst []int32, x []float32, cols int)
+// Requires: AVX, AVX2, BMI
+TEXT ·argmaxRowsAVX2(SB), NOSPLIT, $0-56
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         x_base+24(FP), DX
+	MOVQ         cols+48(FP), BX
+	MOVQ         BX, SI
+	SHLQ         $0x02, SI
+	MOVQ         BX, DI
+	ANDQ         $0x07, DI
+	LEAQ         tailMask<>+32(SB), R8
+	MOVQ         DI, R9
+	NEGQ         R9
+	VMOVDQU      (R8)(R9*4), Y0
+	VBROADCASTSS f32_ff800000<>+0(SB), Y1
+
+row:
+	TESTQ   CX, CX
+	JZ      done
+	VMOVAPS Y1, Y2
+	XORL    R8, R8
+	MOVQ    DX, R9
+	XORQ    R10, R10
+
+max:
+	MOVQ      BX, R11
+	SUBQ      R10, R11
+	CMPQ      R11, $0x08
+	JB        maxTail
+	VMOVUPS   (R9), Y3
+	VCMPPS    $0x03, Y3, Y3, Y4
+	VMOVMSKPS Y4, R11
+	ORL       R11, R8
+	VMAXPS    Y2, Y3, Y2
+	ADDQ      $0x20, R9
+	ADDQ      $0x08, R10
+	JMP       max
+
+maxTail:
+	TESTQ      DI, DI
+	JZ         maxDone
+	VMASKMOVPS (R9), Y0, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y3
+	VCMPPS     $0x03, Y3, Y3, Y4
+	VMOVMSKPS  Y4, R9
+	ORL        R9, R8
+	VMAXPS     Y2, Y3, Y2
+
+maxDone:
+	TESTL R8, R8
+	JZ    numbers
+	MOVQ  DX, R8
+	XORQ  R9, R9
+
+nan:
+	MOVQ      BX, R10
+	SUBQ      R9, R10
+	CMPQ      R10, $0x08
+	JB        nanTail
+	VMOVUPS   (R8), Y3
+	VCMPPS    $0x03, Y3, Y3, Y3
+	VMOVMSKPS Y3, R10
+	TESTL     R10, R10
+	JZ        nanMissWhole
+	TZCNTL    R10, R8
+	ADDL      R8, R9
+	MOVL      R9, (AX)
+	JMP       next
+
+nanMissWhole:
+	ADDQ $0x20, R8
+	ADDQ $0x08, R9
+	JMP  nan
+
+nanTail:
+	TESTQ      DI, DI
+	JZ         nanDone
+	VMASKMOVPS (R8), Y0, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y3
+	VCMPPS     $0x03, Y3, Y3, Y3
+	VMOVMSKPS  Y3, R8
+	TESTL      R8, R8
+	JZ         nanMissTail
+	TZCNTL     R8, R8
+	ADDL       R8, R9
+	MOVL       R9, (AX)
+	JMP        next
+
+nanMissTail:
+nanDone:
+numbers:
+	VEXTRACTF128 $0x01, Y2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x0e, X2, X3
+	VMAXPS       X3, X2, X2
+	VPERMILPS    $0x01, X2, X3
+	VMAXSS       X3, X2, X2
+	VBROADCASTSS X2, Y2
+	MOVQ         DX, R8
+	XORQ         R9, R9
+
+equal:
+	MOVQ      BX, R10
+	SUBQ      R9, R10
+	CMPQ      R10, $0x08
+	JB        equalTail
+	VMOVUPS   (R8), Y3
+	VCMPPS    $0x00, Y2, Y3, Y3
+	VMOVMSKPS Y3, R10
+	TESTL     R10, R10
+	JZ        equalMissWhole
+	TZCNTL    R10, R8
+	ADDL      R8, R9
+	MOVL      R9, (AX)
+	JMP       next
+
+equalMissWhole:
+	ADDQ $0x20, R8
+	ADDQ $0x08, R9
+	JMP  equal
+
+equalTail:
+	TESTQ      DI, DI
+	JZ         equalDone
+	VMASKMOVPS (R8), Y0, Y3
+	VBLENDVPS  Y0, Y3, Y1, Y3
+	VCMPPS     $0x00, Y2, Y3, Y2
+	VMOVMSKPS  Y2, R8
+	TESTL      R8, R8
+	JZ         equalMissTail
+	TZCNTL     R8, R8
+	ADDL       R8, R9
+	MOVL       R9, (AX)
+	JMP        next
+
+equalMissTail:
+equalDone:
+next:
+	ADDQ $0x04, AX
+	ADDQ SI, DX
+	DECQ CX
+	JMP  row
+
+done:
 	VZEROUPPER
 	RET
 

@@ -19,6 +19,11 @@ func addBiasAVX512(x []float32, bias []float32, rows int)
 //go:noescape
 func sumRowsAVX512(dst []float32, x []float32, rows int)
 
+// for each row i: dst[i] = the first index of row i's maximum, or of its first NaN
+//
+//go:noescape
+func argmaxRowsAVX512(dst []int32, x []float32, cols int)
+
 // for i := range x { x[i] *= alpha }
 //
 //go:noescape
@@ -118,6 +123,11 @@ func addBiasAVX2(x []float32, bias []float32, rows int)
 //
 //go:noescape
 func sumRowsAVX2(dst []float32, x []float32, rows int)
+
+// for each row i: dst[i] = the first index of row i's maximum, or of its first NaN
+//
+//go:noescape
+func argmaxRowsAVX2(dst []int32, x []float32, cols int)
 
 // for i := range x { x[i] *= alpha }
 //

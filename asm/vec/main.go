@@ -19,6 +19,7 @@ func main() {
 		axpy(t)
 		addBias(t)
 		sumRows(t)
+		argmaxRows(t)
 		scale(t)
 		dot(t)
 		blas1AndActivations(t)

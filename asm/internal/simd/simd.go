@@ -311,3 +311,25 @@ func (t Tier) KeepWhere(pred Predicate, a, b, v VecVirtual) {
 	VCMPPS(U8(uint8(pred)), b, a, m)
 	VANDPS(m, v, v)
 }
+
+// The VCMPPS predicates that LaneBits takes.
+const (
+	EqualTo   Predicate = 0x00 // a == b, false when either is NaN (_CMP_EQ_OQ)
+	Unordered Predicate = 0x03 // a or b is NaN (_CMP_UNORD_Q)
+)
+
+// LaneBits compares v and b (a register or memory) lane by lane and returns a new register
+// whose bit i is set when "v pred b" holds in lane i, the other bits clear.
+func (t Tier) LaneBits(pred Predicate, v VecVirtual, b Op) GPVirtual {
+	bits := GP32()
+	if t.Lanes == 16 {
+		k := K()
+		VCMPPS(U8(uint8(pred)), b, v, k)
+		KMOVW(k, bits)
+		return bits
+	}
+	m := t.Vec()
+	VCMPPS(U8(uint8(pred)), b, v, m)
+	VMOVMSKPS(m, bits)
+	return bits
+}
