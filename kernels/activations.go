@@ -131,6 +131,11 @@ func ArgmaxRows(dst []int32, x []float32, rows, cols int) {
 	}
 }
 
+// logProduct is how many rows' softmax sums SoftmaxCrossEntropy multiplies before it takes
+// a log: a sum is at most cols (far below 2^64), so a product of 16 stays below float64's
+// 2^1024.
+const logProduct = 16
+
 // rowBlock is how many rows the softmax kernels take per assembly call: their per-row
 // statistics live in arrays of this size on the stack.
 const rowBlock = 64
@@ -271,13 +276,22 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 			k.softmaxStats(stats, g, s, cols)
 		}
 		scale := g != nil && !small // softmaxXentSmall has scaled the rows already
+		// Row i's loss is log(sum) + max - picked. The logs are taken of products of
+		// logProduct sums, each in [1, cols] (the maximum's term is 1): one log for many rows,
+		// where a log costs about as much as a row's softmax at 10 classes.
+		product := 1.0
 		for i := range hi - lo {
 			m, sum := float64(stats[2*i]), float64(stats[2*i+1])
-			loss += math.Log(sum) + m - float64(picked[i])
+			loss += m - float64(picked[i])
+			if product *= sum; i%logProduct == logProduct-1 {
+				loss += math.Log(product)
+				product = 1
+			}
 			if scale {
 				coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0
 			}
 		}
+		loss += math.Log(product)
 		if scale {
 			k.rowsAffine(g, g, coef, cols)
 		}
