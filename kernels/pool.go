@@ -14,6 +14,11 @@ import (
 // a while before they park: a training loop that calls kernels back to back finds its helpers
 // awake. A helper is claimed by one call at a time; when none is free, the caller runs the
 // part itself, so concurrent callers never wait on one another.
+//
+// The parts of a call are claimed, not assigned: the caller and its helpers each take the
+// next part nobody has taken until none is left. A helper that starts late (its thread
+// descheduled, as on a busy shared machine) leaves its part to the caller instead of holding
+// the call up. Which goroutine computes a part never changes the part's result.
 
 // spinFor is how long an idle helper, or a caller waiting for helpers, spins before parking.
 const spinFor = 200 * time.Microsecond
@@ -24,24 +29,23 @@ type parter interface {
 }
 
 type helper struct {
-	task     atomic.Pointer[helperTask]
-	claimed  atomic.Bool // owned by a call from claim until the part is done
+	call     atomic.Pointer[parallelCall]
+	claimed  atomic.Bool // owned by a call from claim until it has let go of the call
 	sleeping atomic.Bool
 	wake     chan struct{}
 }
 
-type helperTask struct {
-	call *parallelCall
-	part int
-}
-
-// parallelCall tracks the helpers' parts of one call.
+// parallelCall is one call's parts and who holds it. It goes back to callPool when its last
+// holder (the caller, or a helper that came late) lets go of it, so that a late helper
+// never claims a part of the pool's next call.
 type parallelCall struct {
-	job       parter
-	remaining atomic.Int32
-	sleeping  atomic.Bool
-	done      chan struct{}
-	tasks     [maxHelpers]helperTask
+	job      parter
+	parts    int32
+	next     atomic.Int32 // the first part nobody has claimed
+	finished atomic.Int32 // parts computed
+	holders  atomic.Int32
+	sleeping atomic.Bool // the caller is parked in wait
+	done     chan struct{}
 }
 
 const maxHelpers = 256
@@ -52,27 +56,25 @@ var (
 	callPool  = sync.Pool{New: func() any { return &parallelCall{done: make(chan struct{}, 1)} }}
 )
 
-// runParallel runs job.runPart(0..parts-1) and returns when all are done: part 0 on the
-// calling goroutine, the others on free helpers (or on the caller when none is free).
+// runParallel runs job.runPart(0..parts-1) and returns when all are done, on the calling
+// goroutine and up to parts-1 free helpers.
 func runParallel(job parter, parts int) {
 	parts = min(parts, maxHelpers+1)
 	ensureHelpers(parts - 1)
 	c := callPool.Get().(*parallelCall)
-	c.job = job
-	var mine [maxHelpers]int // parts no helper could take
-	nMine := 0
+	c.job, c.parts = job, int32(parts)
+	c.next.Store(0)
+	c.finished.Store(0)
+	c.holders.Store(1)
 	hs := helperList()
 	next := 0
-	for part := 1; part < parts; part++ {
+	for range parts - 1 {
 		h := claim(hs, &next)
 		if h == nil {
-			mine[nMine] = part
-			nMine++
-			continue
+			break
 		}
-		c.remaining.Add(1)
-		c.tasks[part-1] = helperTask{call: c, part: part}
-		h.task.Store(&c.tasks[part-1])
+		c.holders.Add(1)
+		h.call.Store(c)
 		if h.sleeping.Load() {
 			select {
 			case h.wake <- struct{}{}:
@@ -80,13 +82,10 @@ func runParallel(job parter, parts int) {
 			}
 		}
 	}
-	job.runPart(0)
-	for _, part := range mine[:nMine] {
-		job.runPart(part)
-	}
+	c.work()
 	c.wait()
-	c.job = nil
-	callPool.Put(c)
+	c.job = nil // every part is done: nobody reads it again
+	c.release()
 }
 
 // claim returns a free helper, or nil.
@@ -100,13 +99,30 @@ func claim(hs []*helper, next *int) *helper {
 	return nil
 }
 
-// wait spins, then parks, until every helper part of the call is done.
+// work computes parts of the call until none is left to claim.
+func (c *parallelCall) work() {
+	for {
+		part := c.next.Add(1) - 1
+		if part >= c.parts {
+			return
+		}
+		c.job.runPart(int(part))
+		if c.finished.Add(1) == c.parts && c.sleeping.Load() {
+			select {
+			case c.done <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// wait spins, then parks, until every part of the call is done.
 func (c *parallelCall) wait() {
 	deadline := time.Now().Add(spinFor)
-	for i := 0; c.remaining.Load() > 0; i++ {
+	for i := 0; c.finished.Load() < c.parts; i++ {
 		if i%64 == 63 && time.Now().After(deadline) {
 			c.sleeping.Store(true)
-			if c.remaining.Load() > 0 {
+			if c.finished.Load() < c.parts {
 				<-c.done
 			}
 			c.sleeping.Store(false)
@@ -120,12 +136,10 @@ func (c *parallelCall) wait() {
 	}
 }
 
-func (c *parallelCall) partDone() {
-	if c.remaining.Add(-1) == 0 && c.sleeping.Load() {
-		select {
-		case c.done <- struct{}{}:
-		default:
-		}
+// release lets go of the call; the last holder returns it to the pool.
+func (c *parallelCall) release() {
+	if c.holders.Add(-1) == 0 {
+		callPool.Put(c)
 	}
 }
 
@@ -150,11 +164,10 @@ func (h *helper) loop() {
 	for {
 		deadline := time.Now().Add(spinFor)
 		for i := 0; ; i++ {
-			if t := h.task.Swap(nil); t != nil {
-				call := t.call
-				call.job.runPart(t.part)
+			if c := h.call.Swap(nil); c != nil {
+				c.work()
 				h.claimed.Store(false)
-				call.partDone()
+				c.release()
 				deadline = time.Now().Add(spinFor)
 				continue
 			}
@@ -164,7 +177,7 @@ func (h *helper) loop() {
 			runtime.Gosched()
 		}
 		h.sleeping.Store(true)
-		if h.task.Load() == nil {
+		if h.call.Load() == nil {
 			<-h.wake
 		}
 		h.sleeping.Store(false)
