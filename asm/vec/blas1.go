@@ -88,9 +88,6 @@ func dot(t simd.Tier) {
 }
 
 // addBias: x[i][j] += bias[j] for each of rows rows of x, whose rows are len(bias) long.
-//
-// Registers: one block of bias, up to rowUnroll vectors, stays in registers while it is
-// added down every row; one temporary per vector.
 func addBias(t simd.Tier) {
 	TEXT(t.Name("addBias"), NOSPLIT, "func(x, bias []float32, rows int)")
 	Pragma("noescape")
@@ -99,31 +96,13 @@ func addBias(t simd.Tier) {
 	bias := simd.LoadGP(Param("bias").Base())
 	cols := simd.LoadGP(Param("bias").Len())
 	rows := simd.LoadGP(Param("rows"))
-	var held []VecVirtual
-	downColumns(t, "bias", x, cols, rows, []GPVirtual{bias}, rowUnroll, columnBlock{
-		begin: func(s simd.Step) {
-			held = t.Vecs(s.Vectors)
-			for j, b := range held {
-				s.Load(bias, j, b)
-			}
-		},
-		row: func(s simd.Step, p GPVirtual) {
-			for j, b := range held {
-				v := t.Vec()
-				VADDPS(s.Operand(p, j), b, v)
-				s.Store(v, p, j)
-			}
-		},
-		end: func(simd.Step) {},
-	})
+	vectorDownRows(t, "bias", x, bias, cols, rows, true)
 	VZEROUPPER()
 	RET()
 }
 
 // sumRows: dst[j] += x[i][j] for each of rows rows of x in order, whose rows are len(dst)
 // long: the column sums, one row at a time, as a loop of Axpy calls would add them.
-//
-// Registers: one block of dst, up to rowUnroll vectors, accumulates down every row.
 func sumRows(t simd.Tier) {
 	TEXT(t.Name("sumRows"), NOSPLIT, "func(dst, x []float32, rows int)")
 	Pragma("noescape")
@@ -132,27 +111,42 @@ func sumRows(t simd.Tier) {
 	x := simd.LoadGP(Param("x").Base())
 	cols := simd.LoadGP(Param("dst").Len())
 	rows := simd.LoadGP(Param("rows"))
-	var acc []VecVirtual
-	downColumns(t, "sum", x, cols, rows, []GPVirtual{dst}, rowUnroll, columnBlock{
+	vectorDownRows(t, "sum", x, dst, cols, rows, false)
+	VZEROUPPER()
+	RET()
+}
+
+// vectorDownRows holds a block of vec, up to rowUnroll vectors, in registers and runs it
+// down every row of x: toRows adds it to each row (addBias); otherwise each row is added to
+// it, in order, and it is stored back (sumRows).
+func vectorDownRows(t simd.Tier, label string, x, vec, cols, rows GPVirtual, toRows bool) {
+	var held []VecVirtual
+	downColumns(t, label, x, cols, rows, []GPVirtual{vec}, rowUnroll, columnBlock{
 		begin: func(s simd.Step) {
-			acc = t.Vecs(s.Vectors)
-			for j, a := range acc {
-				s.Load(dst, j, a)
+			held = t.Vecs(s.Vectors)
+			for j, h := range held {
+				s.Load(vec, j, h)
 			}
 		},
 		row: func(s simd.Step, p GPVirtual) {
-			for j, a := range acc {
-				VADDPS(s.Operand(p, j), a, a)
+			for j, h := range held {
+				if toRows {
+					v := t.Vec()
+					VADDPS(s.Operand(p, j), h, v)
+					s.Store(v, p, j)
+				} else {
+					VADDPS(s.Operand(p, j), h, h)
+				}
 			}
 		},
 		end: func(s simd.Step) {
-			for j, a := range acc {
-				s.Store(a, dst, j)
+			if !toRows {
+				for j, h := range held {
+					s.Store(h, vec, j)
+				}
 			}
 		},
 	})
-	VZEROUPPER()
-	RET()
 }
 
 // rowUnroll is the widest block of columns addBias and sumRows carry down the rows: 8
