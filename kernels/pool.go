@@ -36,22 +36,23 @@ type parter interface {
 }
 
 type helper struct {
-	call     atomic.Pointer[parallelCall]
-	claimed  atomic.Bool // owned by a call from claim until it has let go of the call
+	call     atomic.Pointer[parallelCall] // a call handed over and not yet picked up
+	claimed  atomic.Bool                  // owned by a call from claim until it is done with it
 	sleeping atomic.Bool
 	wake     chan struct{}
 }
 
-// parallelCall is one call's parts and who holds it. It goes back to callPool when its last
-// holder (the caller, or a helper that came late) lets go of it, so that a late helper
-// never claims a part of the pool's next call.
+// parallelCall is one call's parts, and the helpers that picked it up and are still in it.
+// The caller takes back the hand-overs no helper has picked up once it runs out of parts to
+// claim, and waits for the helpers that did, so a late helper never sees the call at all and
+// the caller alone returns it to callPool.
 type parallelCall struct {
 	job      parter
 	parts    int32
 	next     atomic.Int32 // the first part nobody has claimed
 	finished atomic.Int32 // parts computed
-	holders  atomic.Int32
-	sleeping atomic.Bool // the caller is parked in wait
+	inside   atomic.Int32 // helpers handed the call that have not yet let go of it
+	sleeping atomic.Bool  // the caller is parked in wait
 	done     chan struct{}
 }
 
@@ -72,15 +73,17 @@ func runParallel(job parter, parts int) {
 	c.job, c.parts = job, int32(parts)
 	c.next.Store(0)
 	c.finished.Store(0)
-	c.holders.Store(1)
+	var handed [maxHelpers]*helper
 	hs := helperList()
-	next := 0
+	next, n := 0, 0
 	for range parts - 1 {
 		h := claim(hs, &next)
 		if h == nil {
 			break
 		}
-		c.holders.Add(1)
+		c.inside.Add(1)
+		handed[n] = h
+		n++
 		h.call.Store(c)
 		if h.sleeping.Load() {
 			select {
@@ -90,9 +93,21 @@ func runParallel(job parter, parts int) {
 		}
 	}
 	c.work()
+	c.takeBack(handed[:n])
 	c.wait()
-	c.job = nil // every part is done: nobody reads it again
-	c.release()
+	c.job = nil
+	callPool.Put(c)
+}
+
+// takeBack withdraws the call from the helpers in handed that have not picked it up: every
+// part is claimed, so there is nothing left for them to do.
+func (c *parallelCall) takeBack(handed []*helper) {
+	for _, h := range handed {
+		if h.call.CompareAndSwap(c, nil) {
+			h.claimed.Store(false)
+			c.leave()
+		}
+	}
 }
 
 // claim returns a free helper, or nil.
@@ -114,22 +129,40 @@ func (c *parallelCall) work() {
 			return
 		}
 		c.job.runPart(int(part))
-		if c.finished.Add(1) == c.parts && c.sleeping.Load() {
-			select {
-			case c.done <- struct{}{}:
-			default:
-			}
+		if c.finished.Add(1) == c.parts {
+			c.signal()
 		}
 	}
 }
 
-// wait spins, then parks, until every part of the call is done.
+// leave records that a helper handed the call is done with it.
+func (c *parallelCall) leave() {
+	if c.inside.Add(-1) == 0 {
+		c.signal()
+	}
+}
+
+// signal wakes the caller if it is parked in wait.
+func (c *parallelCall) signal() {
+	if c.sleeping.Load() {
+		select {
+		case c.done <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// busy reports whether a part is unfinished or a helper is still in the call.
+func (c *parallelCall) busy() bool { return c.finished.Load() < c.parts || c.inside.Load() > 0 }
+
+// wait spins, then parks, until every part of the call is done and every helper that picked
+// it up has let go of it.
 func (c *parallelCall) wait() {
 	deadline := time.Now().Add(spinFor)
-	for i := 0; c.finished.Load() < c.parts; i++ {
+	for i := 0; c.busy(); i++ {
 		if i%64 == 63 && time.Now().After(deadline) {
 			c.sleeping.Store(true)
-			if c.finished.Load() < c.parts {
+			if c.busy() {
 				<-c.done
 			}
 			c.sleeping.Store(false)
@@ -140,13 +173,6 @@ func (c *parallelCall) wait() {
 	select { // drop a wake-up that raced with the last check
 	case <-c.done:
 	default:
-	}
-}
-
-// release lets go of the call; the last holder returns it to the pool.
-func (c *parallelCall) release() {
-	if c.holders.Add(-1) == 0 {
-		callPool.Put(c)
 	}
 }
 
@@ -174,7 +200,7 @@ func (h *helper) loop() {
 			if c := h.call.Swap(nil); c != nil {
 				c.work()
 				h.claimed.Store(false)
-				c.release()
+				c.leave()
 				deadline = time.Now().Add(spinFor)
 				continue
 			}

@@ -10,31 +10,27 @@ type countingJob struct{ runs []atomic.Int32 }
 
 func (j *countingJob) runPart(part int) { j.runs[part].Add(1) }
 
-// TestLateHelperLeavesItsPart plays a helper that was handed a call but starts only after
-// the caller has finished: the caller must have computed every part itself, each once, and
-// the late helper must claim none, nor may the call go back to the pool before it lets go.
+// TestLateHelperLeavesItsPart plays a helper that was handed a call but has not picked it
+// up when the caller runs out of parts: the caller must have computed every part itself,
+// each once, and taken the call back, leaving the helper free and the call with nobody in it.
 func TestLateHelperLeavesItsPart(t *testing.T) {
 	const parts = 5
 	job := &countingJob{runs: make([]atomic.Int32, parts)}
 	c := &parallelCall{done: make(chan struct{}, 1), job: job, parts: parts}
-	c.holders.Store(2) // the caller and one helper that has not started
-	c.work()           // the caller
+	h := &helper{wake: make(chan struct{}, 1)} // no goroutine runs it
+	h.claimed.Store(true)
+	c.inside.Store(1)
+	h.call.Store(c)
+	c.work()
+	c.takeBack([]*helper{h})
 	c.wait()
 	for p := range job.runs {
 		if n := job.runs[p].Load(); n != 1 {
-			t.Fatalf("part %d ran %d times before the helper started", p, n)
+			t.Fatalf("part %d ran %d times", p, n)
 		}
 	}
-	c.release() // the caller lets go: the helper still holds the call
-	if c.holders.Load() != 1 {
-		t.Fatalf("holders = %d after the caller let go, want the late helper's 1", c.holders.Load())
-	}
-	c.work() // the late helper finds nothing left
-	c.release()
-	for p := range job.runs {
-		if n := job.runs[p].Load(); n != 1 {
-			t.Fatalf("part %d ran %d times after the late helper", p, n)
-		}
+	if h.call.Load() != nil || h.claimed.Load() || c.inside.Load() != 0 {
+		t.Fatalf("after the call: helper's call %p, claimed %v; %d helpers in the call", h.call.Load(), h.claimed.Load(), c.inside.Load())
 	}
 }
 
