@@ -28,6 +28,10 @@ type gemmConfig struct {
 	short   gemmKernel
 
 	sparse sparseKernels // the path for an A that is mostly zeros (sgemm_sparse.go)
+
+	// transpose sets dst[j*ldd+i] = src[i*lds+j] for i < rows and j < cols: the copies in
+	// and out of runTransposed.
+	transpose func(dst []float32, ldd int, src []float32, lds, rows, cols int)
 }
 
 // tileRun is a run of count tiles of one height down a block of A, starting at row start;

@@ -23,12 +23,12 @@ const (
 // reasoning to 12 x 32 tiles; they have not been measured (no AVX-512 machine yet).
 var (
 	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 256, nc: 3072,
-		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2,
+		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2, transpose: transposeAVX2,
 		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
 			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth}}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
-		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2,
+		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2, transpose: transposeAVX2,
 		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
 			multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2), width: avx2SparseWidth}}
@@ -91,6 +91,45 @@ func checkedSparse(width int, kernel asmSparseKernel) sparseMultiply {
 			}
 		}
 		kernel(rows, &masks[0], stride, &a[0], lda, &b[0], ldb, &sums[0], carry, &c[0], ldc, cols, alpha, beta)
+	}
+}
+
+// transposeAVX2 is gemmConfig.transpose with the packers' 8 x 8 register transposes: src's
+// rows in groups of 8, 6 and 4, their columns up to a multiple of 8 (a packer writes steps
+// of a sliver, which are dst's rows); the rest in Go. Bounds are checked here.
+func transposeAVX2(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+	if rows < 1 || cols < 1 {
+		return
+	}
+	if len(src) < (rows-1)*lds+cols || len(dst) < (cols-1)*ldd+rows {
+		panic("kernels: internal error: transpose outside its slices")
+	}
+	cols8 := cols &^ 7
+	i := 0
+	if cols8 > 0 {
+		for ; i < rows; i += 8 {
+			switch left := rows - i; {
+			case left >= 8:
+				packTranspose8AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
+				continue
+			case left >= 6:
+				packTranspose6AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
+				i += 6
+			case left >= 4:
+				packTranspose4AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
+				i += 4
+			}
+			break
+		}
+	}
+	for r := 0; r < rows; r++ {
+		from := cols8 // the columns the packers left
+		if r >= i {
+			from = 0 // rows they did not take at all
+		}
+		for j, v := range src[r*lds+from : r*lds+cols] {
+			dst[(from+j)*ldd+r] = v
+		}
 	}
 }
 

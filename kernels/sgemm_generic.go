@@ -6,7 +6,7 @@ package kernels
 // 32x784x128 to 256^3). On arm64, with 32 registers, the two tiles need the same loads per
 // multiply-add. Each element of C is summed in the same order with either tile.
 var genericGemm = &gemmConfig{mr: 2, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
-	pack: packSliverGeneric,
+	pack: packSliverGeneric, transpose: transposeGeneric,
 	sparse: sparseKernels{finite: finiteRowsGeneric, masks: sparseMasksGeneric, multiply: sgemmSparseGeneric,
 		width: sparseWidthGeneric}}
 

@@ -72,17 +72,17 @@ func runTransposed(g *gemmConfig, p *gemmProblem) {
 	ct := grow(buf.ct, p.m*p.n)
 	buf.ct = ct
 	if p.beta != 0 { // beta == 0: C is not read, nor is the scratch
-		transpose(ct, p.m, p.c, p.ldc, p.m, p.n)
+		g.transpose(ct, p.m, p.c, p.ldc, p.m, p.n)
 	}
 	t := gemmProblem{transA: !p.transB, transB: !p.transA, m: p.n, n: p.m, k: p.k, alpha: p.alpha,
 		a: p.b, lda: p.ldb, b: p.a, ldb: p.lda, beta: p.beta, c: ct, ldc: p.m}
 	runDense(g, &t) // t.n = p.m >= nr: not transposed again
-	transpose(p.c, p.ldc, ct, p.m, p.n, p.m)
+	g.transpose(p.c, p.ldc, ct, p.m, p.n, p.m)
 	packPool.Put(buf)
 }
 
-// transpose sets dst[j*ldd+i] = src[i*lds+j] for i < rows and j < cols.
-func transpose(dst []float32, ldd int, src []float32, lds, rows, cols int) {
+// transposeGeneric is gemmConfig.transpose in plain Go.
+func transposeGeneric(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 	for i := 0; i < rows; i++ {
 		for j, v := range src[i*lds : i*lds+cols] {
 			dst[j*ldd+i] = v

@@ -436,3 +436,39 @@ func TestNarrowTransposeBitIdentical(t *testing.T) {
 		}
 	})
 }
+
+// TestTransposeMatchesDefinition checks each tier's transpose (runTransposed's copies) on
+// every shape up to 20 x 20, with row strides longer than the rows and guards around dst.
+func TestTransposeMatchesDefinition(t *testing.T) {
+	r := rand.New(rand.NewPCG(43, 44))
+	for _, name := range Available() {
+		transpose := tierByName(t, name).gemm.transpose
+		for rows := 1; rows <= 20; rows++ {
+			for cols := 1; cols <= 20; cols++ {
+				lds, ldd := cols+r.IntN(3), rows+r.IntN(3)
+				src := make([]float32, (rows-1)*lds+cols)
+				for i := range src {
+					src[i] = r.Float32()
+				}
+				g := newGuarded((cols-1)*ldd+rows, 1)
+				dst := g.s()
+				transpose(dst, ldd, src, lds, rows, cols)
+				g.check(t, name+" transpose")
+				for i := 0; i < rows; i++ {
+					for j := 0; j < cols; j++ {
+						if got, want := dst[j*ldd+i], src[i*lds+j]; got != want {
+							t.Fatalf("%s %dx%d: dst[%d][%d] = %v, want src[%d][%d] = %v", name, rows, cols, j, i, got, i, j, want)
+						}
+					}
+				}
+				for j := 0; j < cols; j++ { // the padding between dst's rows stays as it was
+					for q := rows; q < ldd && j < cols-1; q++ {
+						if dst[j*ldd+q] != sentinel {
+							t.Fatalf("%s %dx%d: padding dst[%d][%d] written", name, rows, cols, j, q)
+						}
+					}
+				}
+			}
+		}
+	}
+}
