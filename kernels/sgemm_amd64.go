@@ -105,21 +105,17 @@ func transposeAVX2(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 		panic("kernels: internal error: transpose outside its slices")
 	}
 	cols8 := cols &^ 7
-	i := 0
+	i := 0 // src's rows below i are the packers', up to column cols8
 	if cols8 > 0 {
-		for ; i < rows; i += 8 {
-			switch left := rows - i; {
-			case left >= 8:
-				packTranspose8AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
-				continue
-			case left >= 6:
-				packTranspose6AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
-				i += 6
-			case left >= 4:
-				packTranspose4AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
-				i += 4
-			}
-			break
+		for ; rows-i >= 8; i += 8 {
+			packTranspose8AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
+		}
+		if rows-i >= 6 {
+			packTranspose6AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
+			i += 6
+		} else if rows-i >= 4 {
+			packTranspose4AVX2(&dst[i], ldd, &src[i*lds], lds, cols8)
+			i += 4
 		}
 	}
 	for r := 0; r < rows; r++ {
