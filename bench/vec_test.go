@@ -141,7 +141,7 @@ func BenchmarkSoftmax(b *testing.B) {
 
 func BenchmarkSoftmaxCrossEntropy(b *testing.B) {
 	forEachTier(b, func(b *testing.B) {
-		for _, s := range [][2]int{{32, 10}, {256, 1000}} {
+		for _, s := range [][2]int{{32, 10}, {128, 10}, {256, 1000}} {
 			rows, cols := s[0], s[1]
 			x, grad := randomVec(rows*cols), make([]float32, rows*cols)
 			labels := make([]int32, rows)
@@ -153,6 +153,34 @@ func BenchmarkSoftmaxCrossEntropy(b *testing.B) {
 					sink += kernels.SoftmaxCrossEntropy(grad, x, labels, rows, cols)
 				}
 				reportGBs(b, 8*rows*cols)
+			})
+		}
+	})
+}
+
+// BenchmarkRowKernels times the row kernels of a training step on the MLP's batch-128
+// shapes (10 classes, 128 hidden units): BenchmarkRowKernels/<tier>/<kernel>/<rows>x<cols>.
+func BenchmarkRowKernels(b *testing.B) {
+	forEachTier(b, func(b *testing.B) {
+		for _, cols := range []int{10, 128} {
+			const rows = 128
+			x, v := randomVec(rows*cols), randomVec(cols)
+			idx := make([]int32, rows)
+			shape := fmt.Sprintf("%dx%d", rows, cols)
+			b.Run("AddBias/"+shape, func(b *testing.B) {
+				for b.Loop() {
+					kernels.AddBias(x, v, rows, cols)
+				}
+			})
+			b.Run("SumRows/"+shape, func(b *testing.B) {
+				for b.Loop() {
+					kernels.SumRows(v, x, rows, cols)
+				}
+			})
+			b.Run("ArgmaxRows/"+shape, func(b *testing.B) {
+				for b.Loop() {
+					kernels.ArgmaxRows(idx, x, rows, cols)
+				}
 			})
 		}
 	})
