@@ -3346,19 +3346,26 @@ done:
 	RET
 
 // func finiteRowsAVX2(rows int, cols int, b *float32, ld int) bool
-// Requires: AVX, AVX2
+// Requires: AVX, FMA3
 TEXT ·finiteRowsAVX2(SB), NOSPLIT, $0-33
-	MOVQ         rows+0(FP), AX
-	MOVQ         b+16(FP), CX
-	MOVQ         ld+24(FP), DX
-	SHLQ         $0x02, DX
-	MOVQ         cols+8(FP), BX
-	ANDQ         $0x07, BX
-	LEAQ         tailMask<>+32(SB), SI
-	NEGQ         BX
-	VMOVDQU      (SI)(BX*4), Y0
-	VPBROADCASTD vec_7f800000<>+0(SB), Y1
-	VPXOR        Y2, Y2, Y2
+	MOVQ    rows+0(FP), AX
+	MOVQ    b+16(FP), CX
+	MOVQ    ld+24(FP), DX
+	SHLQ    $0x02, DX
+	MOVQ    cols+8(FP), BX
+	ANDQ    $0x07, BX
+	LEAQ    tailMask<>+32(SB), SI
+	NEGQ    BX
+	VMOVDQU (SI)(BX*4), Y0
+	VXORPS  Y1, Y1, Y1
+	VXORPS  Y2, Y2, Y2
+	VXORPS  Y3, Y3, Y3
+	VXORPS  Y4, Y4, Y4
+	VXORPS  Y5, Y5, Y5
+	VXORPS  Y6, Y6, Y6
+	VXORPS  Y7, Y7, Y7
+	VXORPS  Y8, Y8, Y8
+	VXORPS  Y9, Y9, Y9
 
 row:
 	TESTQ AX, AX
@@ -3367,46 +3374,42 @@ row:
 	MOVQ  cols+8(FP), SI
 
 chunks:
-	CMPQ     SI, $0x20
-	JB       chunk
-	VMOVUPS  (BX), Y3
-	VPAND    Y1, Y3, Y3
-	VPCMPEQD Y1, Y3, Y3
-	VPOR     Y3, Y2, Y2
-	VMOVUPS  32(BX), Y3
-	VPAND    Y1, Y3, Y3
-	VPCMPEQD Y1, Y3, Y3
-	VPOR     Y3, Y2, Y2
-	VMOVUPS  64(BX), Y3
-	VPAND    Y1, Y3, Y3
-	VPCMPEQD Y1, Y3, Y3
-	VPOR     Y3, Y2, Y2
-	VMOVUPS  96(BX), Y3
-	VPAND    Y1, Y3, Y3
-	VPCMPEQD Y1, Y3, Y3
-	VPOR     Y3, Y2, Y2
-	ADDQ     $0x80, BX
-	SUBQ     $0x20, SI
-	JMP      chunks
+	CMPQ        SI, $0x00000040
+	JB          chunk
+	VMOVUPS     (BX), Y10
+	VFMADD231PS Y1, Y10, Y2
+	VMOVUPS     32(BX), Y10
+	VFMADD231PS Y1, Y10, Y3
+	VMOVUPS     64(BX), Y10
+	VFMADD231PS Y1, Y10, Y4
+	VMOVUPS     96(BX), Y10
+	VFMADD231PS Y1, Y10, Y5
+	VMOVUPS     128(BX), Y10
+	VFMADD231PS Y1, Y10, Y6
+	VMOVUPS     160(BX), Y10
+	VFMADD231PS Y1, Y10, Y7
+	VMOVUPS     192(BX), Y10
+	VFMADD231PS Y1, Y10, Y8
+	VMOVUPS     224(BX), Y10
+	VFMADD231PS Y1, Y10, Y9
+	ADDQ        $0x00000100, BX
+	SUBQ        $0x00000040, SI
+	JMP         chunks
 
 chunk:
-	CMPQ     SI, $0x08
-	JB       tail
-	VMOVUPS  (BX), Y3
-	VPAND    Y1, Y3, Y3
-	VPCMPEQD Y1, Y3, Y3
-	VPOR     Y3, Y2, Y2
-	ADDQ     $0x20, BX
-	SUBQ     $0x08, SI
-	JMP      chunk
+	CMPQ        SI, $0x08
+	JB          tail
+	VMOVUPS     (BX), Y10
+	VFMADD231PS Y1, Y10, Y2
+	ADDQ        $0x20, BX
+	SUBQ        $0x08, SI
+	JMP         chunk
 
 tail:
-	TESTQ      SI, SI
-	JZ         next
-	VMASKMOVPS (BX), Y0, Y3
-	VPAND      Y1, Y3, Y3
-	VPCMPEQD   Y1, Y3, Y3
-	VPOR       Y3, Y2, Y2
+	TESTQ       SI, SI
+	JZ          next
+	VMASKMOVPS  (BX), Y0, Y10
+	VFMADD231PS Y1, Y10, Y3
 
 next:
 	ADDQ DX, CX
@@ -3414,29 +3417,19 @@ next:
 	JMP  row
 
 done:
-	VPTEST Y2, Y2
+	VADDPS Y6, Y2, Y2
+	VADDPS Y7, Y3, Y3
+	VADDPS Y8, Y4, Y4
+	VADDPS Y9, Y5, Y5
+	VADDPS Y4, Y2, Y2
+	VADDPS Y5, Y3, Y3
+	VADDPS Y3, Y2, Y2
+	VCMPPS $0x03, Y2, Y2, Y0
+	VPTEST Y0, Y0
 	SETEQ  AL
 	VZEROUPPER
 	MOVB   AL, ret+32(FP)
 	RET
-
-DATA vec_7f800000<>+0(SB)/4, $0x7f800000
-DATA vec_7f800000<>+4(SB)/4, $0x7f800000
-DATA vec_7f800000<>+8(SB)/4, $0x7f800000
-DATA vec_7f800000<>+12(SB)/4, $0x7f800000
-DATA vec_7f800000<>+16(SB)/4, $0x7f800000
-DATA vec_7f800000<>+20(SB)/4, $0x7f800000
-DATA vec_7f800000<>+24(SB)/4, $0x7f800000
-DATA vec_7f800000<>+28(SB)/4, $0x7f800000
-DATA vec_7f800000<>+32(SB)/4, $0x7f800000
-DATA vec_7f800000<>+36(SB)/4, $0x7f800000
-DATA vec_7f800000<>+40(SB)/4, $0x7f800000
-DATA vec_7f800000<>+44(SB)/4, $0x7f800000
-DATA vec_7f800000<>+48(SB)/4, $0x7f800000
-DATA vec_7f800000<>+52(SB)/4, $0x7f800000
-DATA vec_7f800000<>+56(SB)/4, $0x7f800000
-DATA vec_7f800000<>+60(SB)/4, $0x7f800000
-GLOBL vec_7f800000<>(SB), RODATA|NOPTR, $64
 
 // func sgemmSparseAVX512(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
 // Requires: AVX, AVX512DQ, AVX512F, BMI, BMI2

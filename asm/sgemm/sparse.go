@@ -325,8 +325,10 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 //	for r := 0; r < rows; r++ { for j := 0; j < cols; j++ { if !finite(b[r*ld+j]) { return false } } }
 //	return true
 //
-// A float is Inf or NaN when its exponent bits are all ones. Four vectors a pass; it uses
-// 256-bit AVX2 only, so the AVX-512 tier calls it too.
+// x*0 is zero for every finite x and NaN for Inf and NaN, so one multiply-add a vector,
+// sum += x*0, leaves a NaN in sum exactly when some x is not finite. Eight sums (the
+// multiply-add's latency times its throughput) keep both FMA pipes busy, and the loads
+// run ahead of them. It uses 256-bit AVX2 only, so the AVX-512 tier calls it too.
 func finiteRows() {
 	TEXT("finiteRowsAVX2", NOSPLIT, "func(rows, cols int, b *float32, ld int) bool")
 	Pragma("noescape")
@@ -339,18 +341,29 @@ func finiteRows() {
 	Load(Param("cols"), tail)
 	ANDQ(U8(7), tail)
 	mask := simd.AVX2.TailMask(tail)
-	exponent := YMM()
-	VPBROADCASTD(simd.AVX2.ConstVecInt(0x7f800000).Offset(0), exponent)
-	bad := YMM() // lanes of all ones where some float had every exponent bit set
-	VPXOR(bad, bad, bad)
-	check := func(x VecVirtual) {
-		VPAND(exponent, x, x)
-		VPCMPEQD(exponent, x, x)
-		VPOR(x, bad, bad) // one dependent OR a vector: the loads and compares run ahead
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	const unroll = 8
+	sums := make([]VecVirtual, unroll)
+	for i := range sums {
+		sums[i] = YMM()
+		VXORPS(sums[i], sums[i], sums[i])
 	}
-	rowChunks(rows, b, ld, "cols", mask, 4, check)
+	next := 0 // the sum the next vector goes to
+	check := func(x VecVirtual) {
+		VFMADD231PS(zero, x, sums[next%unroll])
+		next++
+	}
+	rowChunks(rows, b, ld, "cols", mask, unroll, check)
+	for n := unroll; n > 1; n /= 2 {
+		for i := 0; i < n/2; i++ {
+			VADDPS(sums[i+n/2], sums[i], sums[i])
+		}
+	}
+	nan := YMM()
+	VCMPPS(U8(3), sums[0], sums[0], nan) // UNORD_Q: a lane that is NaN
 	ok := GP8()
-	VPTEST(bad, bad)
+	VPTEST(nan, nan)
 	SETEQ(ok)
 	VZEROUPPER()
 	Store(ok, ReturnIndex(0))
@@ -370,15 +383,15 @@ func rowChunks(rows, a, ld GPVirtual, cols string, mask simd.Mask, unroll int, b
 	Load(Param(cols), left)
 	if unroll > 1 {
 		Label("chunks")
-		CMPQ(left, U8(8*unroll))
+		CMPQ(left, U32(8*unroll))
 		JB(LabelRef("chunk"))
 		for u := 0; u < unroll; u++ {
 			v := YMM()
 			VMOVUPS(Mem{Base: p}.Offset(32*u), v)
 			body(v)
 		}
-		ADDQ(U8(32*unroll), p)
-		SUBQ(U8(8*unroll), left)
+		ADDQ(U32(32*unroll), p)
+		SUBQ(U32(8*unroll), left)
 		JMP(LabelRef("chunks"))
 	}
 	Label("chunk")
