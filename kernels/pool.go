@@ -20,15 +20,24 @@ import (
 // descheduled, as on a busy shared machine) leaves its part to the caller instead of holding
 // the call up. Which goroutine computes a part never changes the part's result.
 
-// spinFor is how long an idle helper, or a caller waiting for helpers, spins before parking.
-// The MLP's training steps call parallel kernels less than 50 us apart, so its helpers stay
-// awake; a spinning helper takes time from the caller on a machine where another process
-// holds a core. Measured on the 2-core development machine, 5-epoch training, 2 threads, four
-// runs each: with the machine otherwise idle, 50 us and 200 us tie (batch 32 1.35-1.46 s
-// against 1.39-1.46, batch 128 0.69-0.86 against 0.69-0.80) and 20 us loses at batch 32
-// (1.94-2.41 s: helpers park between calls); with a busy loop on one core, batch 128 takes
-// 1.54-1.79 s at 50 us against 1.84-2.14 at 200 us (1 thread: 1.16-1.29).
-const spinFor = 50 * time.Microsecond
+// helperSpin is how long an idle helper spins before parking. The MLP's training steps call
+// parallel kernels less than 50 us apart, so its helpers stay awake; a spinning helper takes
+// time from another process that shares its core. Measured on the 2-core development machine,
+// 5-epoch training, 2 threads, four runs each: with the machine otherwise idle, 50 us and
+// 200 us tie (batch 32 1.35-1.46 s against 1.39-1.46, batch 128 0.69-0.86 against 0.69-0.80)
+// and 20 us loses at batch 32 (1.94-2.41 s: helpers park between calls); with a busy loop on
+// one core, batch 128 takes 1.54-1.79 s at 50 us against 1.84-2.14 at 200 us (1 thread:
+// 1.16-1.29).
+const helperSpin = 50 * time.Microsecond
+
+// callerSpin is how long a caller waits for its helpers' parts, spinning, before it parks.
+// Its core has nothing else of this process to do meanwhile, and a parked caller pays for a
+// wake-up once the last part is done: that is the cost when a helper's core is slowed by a
+// neighbour (the shared machine's slow minutes, when even one-thread kernels run at half
+// speed). Batch-128 training, 2 threads, 200 us against 50 us, alternating every 16 steps
+// within one run: slow minutes 503 vs 547 and 585 vs 606 us a step, idle ones 298-319 vs
+// 303-318, and with a busy loop on one core 637-790 vs 642-764 (a tie).
+const callerSpin = 200 * time.Microsecond
 
 // parter is one parallel call: runPart computes one of its parts.
 type parter interface {
@@ -158,7 +167,7 @@ func (c *parallelCall) busy() bool { return c.finished.Load() < c.parts || c.ins
 // wait spins, then parks, until every part of the call is done and every helper that picked
 // it up has let go of it.
 func (c *parallelCall) wait() {
-	deadline := time.Now().Add(spinFor)
+	deadline := time.Now().Add(callerSpin)
 	for i := 0; c.busy(); i++ {
 		if i%64 == 63 && time.Now().After(deadline) {
 			c.sleeping.Store(true)
@@ -195,13 +204,13 @@ func ensureHelpers(n int) {
 
 func (h *helper) loop() {
 	for {
-		deadline := time.Now().Add(spinFor)
+		deadline := time.Now().Add(helperSpin)
 		for i := 0; ; i++ {
 			if c := h.call.Swap(nil); c != nil {
 				c.work()
 				h.claimed.Store(false)
 				c.leave()
-				deadline = time.Now().Add(spinFor)
+				deadline = time.Now().Add(helperSpin)
 				continue
 			}
 			if i%64 == 63 && time.Now().After(deadline) {
