@@ -231,21 +231,48 @@ func mapRowsByStats(dst, src []float32, rows, cols int, expFirst bool, coef func
 // when grad is not nil, writes grad = (softmax(logits) - onehot(labels)) / rows, the
 // gradient of that mean with respect to the logits. labels are class ids in [0, cols).
 func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int) float32 {
-	checkMatrix("SoftmaxCrossEntropy", "logits", logits, rows, cols)
-	if grad != nil {
-		checkLen("SoftmaxCrossEntropy", "grad", len(grad), rows*cols)
+	checkXent("SoftmaxCrossEntropy", grad, logits, labels, rows, cols)
+	if rows == 0 {
+		return 0
 	}
-	if len(labels) != rows {
-		panic(fmt.Sprintf("kernels: SoftmaxCrossEntropy: len(labels) = %d, want rows = %d", len(labels), rows))
-	}
-	for i, l := range labels {
-		if l < 0 || int(l) >= cols {
-			panic(fmt.Sprintf("kernels: SoftmaxCrossEntropy: labels[%d] = %d, outside [0, %d)", i, l, cols))
-		}
+	return float32(softmaxCrossEntropy(grad, logits, labels, rows, cols, rows) / float64(rows))
+}
+
+// SoftmaxCrossEntropyPart is SoftmaxCrossEntropy on rows rows of a batch of batchRows rows,
+// for a batch computed in parts: it returns the sum of the rows' losses, not their mean,
+// and writes grad = (softmax(logits) - onehot(labels)) / batchRows, each row exactly as
+// SoftmaxCrossEntropy on the whole batch writes it.
+func SoftmaxCrossEntropyPart(grad, logits []float32, labels []int32, rows, cols, batchRows int) float64 {
+	checkXent("SoftmaxCrossEntropyPart", grad, logits, labels, rows, cols)
+	if batchRows < rows {
+		panic(fmt.Sprintf("kernels: SoftmaxCrossEntropyPart: batchRows = %d, fewer than rows = %d", batchRows, rows))
 	}
 	if rows == 0 {
 		return 0
 	}
+	return softmaxCrossEntropy(grad, logits, labels, rows, cols, batchRows)
+}
+
+// checkXent panics, naming fn, unless the arguments describe rows x cols logits, as many
+// labels in [0, cols), and a gradient of the logits' size or none.
+func checkXent(fn string, grad, logits []float32, labels []int32, rows, cols int) {
+	checkMatrix(fn, "logits", logits, rows, cols)
+	if grad != nil {
+		checkLen(fn, "grad", len(grad), rows*cols)
+	}
+	if len(labels) != rows {
+		panic(fmt.Sprintf("kernels: %s: len(labels) = %d, want rows = %d", fn, len(labels), rows))
+	}
+	for i, l := range labels {
+		if l < 0 || int(l) >= cols {
+			panic(fmt.Sprintf("kernels: %s: labels[%d] = %d, outside [0, %d)", fn, i, l, cols))
+		}
+	}
+}
+
+// softmaxCrossEntropy returns the sum of the rows' losses and writes their gradient divided
+// by batchRows; rows > 0.
+func softmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols, batchRows int) float64 {
 	raceRead(logits)
 	raceWrite(grad)
 	k := impl()
@@ -268,10 +295,10 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 		switch {
 		case small && spill && hi == rows && hi-lo > 1:
 			last := (hi - lo - 1) * cols // the very last row must not spill past grad
-			k.softmaxXentSmall(g, s[:last], stats, cols, true, float64(rows))
-			k.softmaxXentSmall(g[last:], s[last:], stats[2*(hi-lo-1):], cols, false, float64(rows))
+			k.softmaxXentSmall(g, s[:last], stats, cols, true, float64(batchRows))
+			k.softmaxXentSmall(g[last:], s[last:], stats[2*(hi-lo-1):], cols, false, float64(batchRows))
 		case small:
-			k.softmaxXentSmall(g, s, stats, cols, spill && hi < rows, float64(rows))
+			k.softmaxXentSmall(g, s, stats, cols, spill && hi < rows, float64(batchRows))
 		default:
 			k.softmaxStats(stats, g, s, cols)
 		}
@@ -288,7 +315,7 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 				product = 1
 			}
 			if scale {
-				coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(rows))), 0
+				coef[3*i], coef[3*i+1], coef[3*i+2] = 0, float32(1/(sum*float64(batchRows))), 0
 			}
 		}
 		loss += math.Log(product)
@@ -297,11 +324,11 @@ func SoftmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols int)
 		}
 		if g != nil {
 			for i := range hi - lo {
-				g[i*cols+int(labels[lo+i])] -= 1 / float32(rows)
+				g[i*cols+int(labels[lo+i])] -= 1 / float32(batchRows)
 			}
 		}
 	})
-	return float32(loss / float64(rows))
+	return loss
 }
 
 // AdamUpdate applies one Adam step (Kingma & Ba, Algorithm 1; step counts from 1) to p in
@@ -328,7 +355,7 @@ func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32
 		float32(1 / (1 - math.Pow(float64(beta2), float64(step)))),
 		eps, weightDecay}
 	job.p, job.g, job.m, job.v, job.adam = p, g, m, v, impl().adam
-	job.parts = min(Threads(), len(p)/minParallelAdam+1)
+	job.parts = min(workers(), len(p)/minParallelAdam+1)
 	if job.parts > 1 {
 		runParallel(job, job.parts)
 	} else {

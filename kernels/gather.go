@@ -30,7 +30,7 @@ func GatherBytesToFloat32(dst []float32, src []byte, idx []int, width int, scale
 	raceWrite(dst)
 	job := gatherPool.Get().(*gatherJob)
 	*job = gatherJob{dst: dst, src: src, idx: idx, width: width, scale: scale}
-	job.parts = min(Threads(), len(dst)/minParallelGather+1, len(idx))
+	job.parts = min(workers(), len(dst)/minParallelGather+1, len(idx))
 	if job.parts > 1 {
 		runParallel(job, job.parts)
 	} else if len(idx) > 0 {

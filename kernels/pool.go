@@ -73,11 +73,58 @@ var (
 	callPool  = sync.Pool{New: func() any { return &parallelCall{done: make(chan struct{}, 1)} }}
 )
 
+// A Parter is work cut into parts for RunParts.
+type Parter interface {
+	RunPart(part int)
+}
+
+// RunParts calls job.RunPart(part) once for each part in [0, parts) and returns when all
+// have returned. The parts run on the calling goroutine and up to min(parts, Threads())-1
+// helpers of the worker pool, each taking the next part nobody has taken; kernels called
+// inside a part use the helpers left free, or none. It allocates nothing in steady state.
+func RunParts(job Parter, parts int) {
+	if parts < 1 {
+		return
+	}
+	a := adapterPool.Get().(*partsAdapter)
+	a.job = job
+	runParallel(a, parts)
+	a.job = nil
+	adapterPool.Put(a)
+}
+
+// partsAdapter gives a Parter the pool's internal interface.
+type partsAdapter struct{ job Parter }
+
+func (a *partsAdapter) runPart(part int) { a.job.RunPart(part) }
+
+var adapterPool = sync.Pool{New: func() any { return new(partsAdapter) }}
+
+// workers is how many goroutines a parallel call could have now: the caller and the helpers
+// among the first Threads()-1 that no other call holds (a helper not yet started counts as
+// free). Kernels split their work into at most that many parts: inside a part of RunParts
+// that holds every helper, a product runs whole on the part's goroutine, rather than cut into
+// parts that one goroutine then computes one after another. The split never changes a
+// result, only how fast it comes.
+func workers() int {
+	n := Threads()
+	if n <= 1 {
+		return 1
+	}
+	hs := helperList()
+	free := n - min(len(hs), n-1) // the caller and the helpers not started
+	for _, h := range hs[:min(len(hs), n-1)] {
+		if !h.claimed.Load() {
+			free++
+		}
+	}
+	return free
+}
+
 // runParallel runs job.runPart(0..parts-1) and returns when all are done, on the calling
-// goroutine and up to parts-1 free helpers.
+// goroutine and up to min(parts, Threads())-1 free helpers.
 func runParallel(job parter, parts int) {
-	parts = min(parts, maxHelpers+1)
-	ensureHelpers(parts - 1)
+	ensureHelpers(min(parts, Threads(), maxHelpers+1) - 1)
 	c := callPool.Get().(*parallelCall)
 	c.job, c.parts = job, int32(parts)
 	c.next.Store(0)
@@ -85,7 +132,7 @@ func runParallel(job parter, parts int) {
 	var handed [maxHelpers]*helper
 	hs := helperList()
 	next, n := 0, 0
-	for range parts - 1 {
+	for range min(parts, Threads(), maxHelpers+1) - 1 {
 		h := claim(hs, &next)
 		if h == nil {
 			break

@@ -1,6 +1,8 @@
 package kernels
 
 import (
+	"math"
+	"runtime"
 	"sync/atomic"
 	"testing"
 )
@@ -44,6 +46,72 @@ func TestRunParallelRunsEachPartOnce(t *testing.T) {
 			for p := range job.runs {
 				if n := job.runs[p].Load(); n != 1 {
 					t.Fatalf("%d parts: part %d ran %d times", parts, p, n)
+				}
+			}
+		}
+	}
+}
+
+// nestedJob counts its parts' runs, and in each part calls a parallel kernel and records
+// how many workers it saw. With together, each part waits for every part to start before it
+// looks, and for every part to have looked before it goes on.
+type nestedJob struct {
+	runs             []atomic.Int32
+	seen             []int
+	x, y             []float32
+	together         bool
+	started, counted atomic.Int32
+}
+
+func (j *nestedJob) RunPart(part int) {
+	j.runs[part].Add(1)
+	meet := func(c *atomic.Int32) {
+		for c.Add(1); j.together && int(c.Load()) < len(j.runs); {
+			runtime.Gosched()
+		}
+	}
+	meet(&j.started)
+	j.seen[part] = workers()
+	meet(&j.counted)
+	n := len(j.x) / len(j.runs)
+	AdamUpdate(j.x[part*n:(part+1)*n], j.y[part*n:(part+1)*n], make([]float32, n), make([]float32, n), 0.1, 0.9, 0.999, 1e-7, 0, 1)
+}
+
+// TestRunParts runs every part once for part counts below, at and above the thread count,
+// with kernels called inside the parts; a part that runs while every helper is held must
+// see one worker, so that its kernels run whole.
+func TestRunParts(t *testing.T) {
+	defer SetThreads(0)
+	for _, threads := range []int{1, 2, 3} {
+		SetThreads(threads)
+		for _, parts := range []int{0, 1, 2, 3, 5} {
+			reps := 20
+			if testing.Short() {
+				reps = 4
+			}
+			for range reps {
+				job := &nestedJob{runs: make([]atomic.Int32, parts), seen: make([]int, parts),
+					x: make([]float32, 1<<17), y: make([]float32, 1<<17), together: parts == threads}
+				for i := range job.y {
+					job.y[i] = 1
+				}
+				RunParts(job, parts)
+				for p := range job.runs {
+					if n := job.runs[p].Load(); n != 1 {
+						t.Fatalf("threads=%d, %d parts: part %d ran %d times", threads, parts, p, n)
+					}
+				}
+				for i, x := range job.x[:parts*(len(job.x)/max(parts, 1))] {
+					if math.Abs(float64(x)+0.1) > 1e-6 {
+						t.Fatalf("threads=%d, %d parts: the kernel inside a part left x[%d] = %v, want -0.1", threads, parts, i, x)
+					}
+				}
+				if job.together && threads > 1 {
+					for p, w := range job.seen {
+						if w != 1 {
+							t.Fatalf("threads=%d, %d parts: part %d saw %d workers while every helper was held", threads, parts, p, w)
+						}
+					}
 				}
 			}
 		}

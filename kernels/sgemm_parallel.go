@@ -25,7 +25,7 @@ func runGemm(g *gemmConfig, p *gemmProblem) {
 
 // workersFor is how many workers a product of work multiply-adds is worth.
 func workersFor(work float64) int {
-	return min(Threads(), int(min(work/minParallelWork, 1<<20))+1)
+	return min(workers(), int(min(work/minParallelWork, 1<<20))+1)
 }
 
 // runDense splits p into a fixed grid of blocks of C, one per worker, and computes them; the

@@ -173,6 +173,50 @@ func TestSoftmaxCrossEntropy(t *testing.T) {
 	})
 }
 
+// TestSoftmaxCrossEntropyPart cuts batches into parts at every row: each part's gradient
+// must be the whole batch's rows to the bit, guards around it intact, and the parts' loss
+// sums must add up to the batch's mean times its rows.
+func TestSoftmaxCrossEntropyPart(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(35, 36))
+		for _, cols := range softmaxCols {
+			for _, rows := range []int{2, 17, 70} {
+				logits := make([]float32, rows*cols)
+				randomLogits(r, logits, 0, cols, 8)
+				labels := make([]int32, rows)
+				for i := range labels {
+					labels[i] = int32(r.IntN(cols))
+				}
+				whole := make([]float32, rows*cols)
+				loss := SoftmaxCrossEntropy(whole, logits, labels, rows, cols)
+				for cut := 1; cut < rows; cut++ {
+					var sum float64
+					for _, part := range [][2]int{{0, cut}, {cut, rows}} {
+						lo, hi := part[0], part[1]
+						gg := newGuarded((hi-lo)*cols, 1)
+						sum += SoftmaxCrossEntropyPart(gg.s(), logits[lo*cols:hi*cols], labels[lo:hi], hi-lo, cols, rows)
+						gg.check(t, "SoftmaxCrossEntropyPart grad")
+						for i, v := range gg.s() {
+							if math.Float32bits(v) != math.Float32bits(whole[lo*cols+i]) {
+								t.Fatalf("%dx%d cut at %d: grad[%d] = %v, whole batch %v", rows, cols, cut, lo*cols+i, v, whole[lo*cols+i])
+							}
+						}
+					}
+					if err := within(float32(sum/float64(rows)), float64(loss), 1e-7, 2e-6); err != nil {
+						t.Fatalf("%dx%d cut at %d: loss: %v", rows, cols, cut, err)
+					}
+				}
+			}
+		}
+	})
+	defer func() {
+		if recover() == nil {
+			t.Error("batchRows < rows did not panic")
+		}
+	}()
+	SoftmaxCrossEntropyPart(nil, make([]float32, 20), []int32{0, 1}, 2, 10, 1)
+}
+
 func TestSoftmaxCrossEntropyPanics(t *testing.T) {
 	logits := make([]float32, 20)
 	for _, labels := range [][]int32{{0, 10}, {-1, 0}, {0}} {
