@@ -85,8 +85,8 @@ func (d *Dense) initialize(r *rand.Rand) {
 
 // Forward returns x W + b for the batch x ([rows, In]).
 func (d *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if x.Rank() != 2 || x.Dim(1) != d.In {
-		return nil, fmt.Errorf("dense %dx%d: input %v: %w", d.In, d.Out, x.Shape(), tensor.ErrShape)
+	if err := d.checkInput(x); err != nil {
+		return nil, err
 	}
 	d.x = x
 	y := buffer(&d.y, x.Dim(0), d.Out)
@@ -116,6 +116,14 @@ func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	return dx, tensor.MatMulInto(dx, dy, d.W.Value, false, true)
 }
 
+// checkInput reports an x that is not a batch of rows of In features.
+func (d *Dense) checkInput(x *tensor.Tensor) error {
+	if x.Rank() != 2 || x.Dim(1) != d.In {
+		return fmt.Errorf("dense %dx%d: input %v: %w", d.In, d.Out, x.Shape(), tensor.ErrShape)
+	}
+	return nil
+}
+
 // Params returns the weight and the bias.
 func (d *Dense) Params() []*Param { return []*Param{&d.W, &d.B} }
 
@@ -130,7 +138,7 @@ type activation struct {
 	backward  func(dst, grad, saved []float32)
 	keepInput bool
 
-	saved, y, dx *tensor.Tensor
+	x, saved, y, dx *tensor.Tensor
 }
 
 // NewReLU returns max(x, 0).
@@ -154,8 +162,8 @@ func NewGELU() Layer {
 }
 
 func (a *activation) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if x.Rank() != 2 {
-		return nil, fmt.Errorf("%s: input %v is not a batch of rows: %w", a.kind, x.Shape(), tensor.ErrShape)
+	if err := a.checkInput(x); err != nil {
+		return nil, err
 	}
 	y := buffer(&a.y, x.Dim(0), x.Dim(1))
 	a.forward(y.Data(), x.Data())
@@ -175,6 +183,13 @@ func (a *activation) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	return dx, nil
 }
 
+func (a *activation) checkInput(x *tensor.Tensor) error {
+	if x.Rank() != 2 {
+		return fmt.Errorf("%s: input %v is not a batch of rows: %w", a.kind, x.Shape(), tensor.ErrShape)
+	}
+	return nil
+}
+
 func shapeOf(t *tensor.Tensor) []int {
 	if t == nil {
 		return nil
@@ -188,7 +203,7 @@ func (a *activation) Spec() LayerSpec  { return LayerSpec{Type: a.kind} }
 // Softmax is a row-wise softmax layer. To train a classifier, prefer SparseCrossEntropy on
 // the logits, which fuses the two and is more accurate.
 type Softmax struct {
-	y, dx *tensor.Tensor
+	x, y, dx *tensor.Tensor
 }
 
 // NewSoftmax returns a row-wise softmax layer.
@@ -196,9 +211,10 @@ func NewSoftmax() *Softmax { return &Softmax{} }
 
 // Forward returns the row-wise softmax of x.
 func (s *Softmax) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if x.Rank() != 2 {
-		return nil, fmt.Errorf("softmax: input %v is not a batch of rows: %w", x.Shape(), tensor.ErrShape)
+	if err := s.checkInput(x); err != nil {
+		return nil, err
 	}
+	s.x = x
 	y := buffer(&s.y, x.Dim(0), x.Dim(1))
 	return y, tensor.SoftmaxInto(y, x)
 }
@@ -208,17 +224,29 @@ func (s *Softmax) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if s.y == nil || !dy.SameShape(s.y) {
 		return nil, fmt.Errorf("softmax: Backward with gradient %v after Forward of %v: %w", dy.Shape(), shapeOf(s.y), tensor.ErrShape)
 	}
-	rows, cols := dy.Dim(0), dy.Dim(1)
-	dx := buffer(&s.dx, rows, cols)
+	dx := buffer(&s.dx, dy.Dim(0), dy.Dim(1))
+	s.backwardInto(dx, dy, 0, dy.Dim(0))
+	return dx, nil
+}
+
+// backwardInto writes rows [lo, hi) of the input gradient dx from those of dy.
+func (s *Softmax) backwardInto(dx, dy *tensor.Tensor, lo, hi int) {
+	cols := dy.Dim(1)
 	y, g, out := s.y.Data(), dy.Data(), dx.Data()
-	for i := 0; i < rows; i++ {
+	for i := lo; i < hi; i++ {
 		yr, gr := y[i*cols:(i+1)*cols], g[i*cols:(i+1)*cols]
 		dot := kernels.Dot(yr, gr)
 		for j := range yr {
 			out[i*cols+j] = yr[j] * (gr[j] - dot)
 		}
 	}
-	return dx, nil
+}
+
+func (s *Softmax) checkInput(x *tensor.Tensor) error {
+	if x.Rank() != 2 {
+		return fmt.Errorf("softmax: input %v is not a batch of rows: %w", x.Shape(), tensor.ErrShape)
+	}
+	return nil
 }
 
 // Params returns nil: softmax has no parameters.

@@ -24,17 +24,24 @@ type SparseCrossEntropy struct{}
 func (SparseCrossEntropy) Name() string { return "sparse_categorical_crossentropy" }
 
 // Compute returns the mean cross-entropy and writes its gradient into grad.
-func (SparseCrossEntropy) Compute(grad, pred *tensor.Tensor, labels []int32) (float32, error) {
-	rows, cols, err := checkLoss(grad, pred, labels)
-	if err != nil {
+func (l SparseCrossEntropy) Compute(grad, pred *tensor.Tensor, labels []int32) (float32, error) {
+	if err := l.check(grad, pred, labels); err != nil {
 		return 0, err
+	}
+	return kernels.SoftmaxCrossEntropy(grad.Data(), pred.Data(), labels, pred.Dim(0), pred.Dim(1)), nil
+}
+
+func (SparseCrossEntropy) check(grad, pred *tensor.Tensor, labels []int32) error {
+	_, cols, err := checkLoss(grad, pred, labels)
+	if err != nil {
+		return err
 	}
 	for i, l := range labels {
 		if l < 0 || int(l) >= cols {
-			return 0, fmt.Errorf("cross-entropy: label %d of row %d is not a class of %d", l, i, cols)
+			return fmt.Errorf("cross-entropy: label %d of row %d is not a class of %d", l, i, cols)
 		}
 	}
-	return kernels.SoftmaxCrossEntropy(grad.Data(), pred.Data(), labels, rows, cols), nil
+	return nil
 }
 
 // MeanSquaredError is the mean over rows of the squared distance to the one-hot encoding of
@@ -50,10 +57,20 @@ func (MeanSquaredError) Compute(grad, pred *tensor.Tensor, labels []int32) (floa
 	if err != nil {
 		return 0, err
 	}
-	p, g := pred.Data(), grad.Data()
+	return float32(mseRows(grad.Data(), pred.Data(), labels, 0, rows, rows, cols) / float64(rows*cols)), nil
+}
+
+func (MeanSquaredError) check(grad, pred *tensor.Tensor, labels []int32) error {
+	_, _, err := checkLoss(grad, pred, labels)
+	return err
+}
+
+// mseRows writes rows [lo, hi) of the gradient of the mean squared error over a batch of
+// rows x cols predictions, and returns the sum of those rows' squared errors.
+func mseRows(g, p []float32, labels []int32, lo, hi, rows, cols int) float64 {
 	var sum float64
 	scale := 2 / float32(rows*cols)
-	for i := 0; i < rows; i++ {
+	for i := lo; i < hi; i++ {
 		for j := 0; j < cols; j++ {
 			var target float32
 			if int(labels[i]) == j {
@@ -64,7 +81,7 @@ func (MeanSquaredError) Compute(grad, pred *tensor.Tensor, labels []int32) (floa
 			g[i*cols+j] = scale * d
 		}
 	}
-	return float32(sum / float64(rows*cols)), nil
+	return sum
 }
 
 func checkLoss(grad, pred *tensor.Tensor, labels []int32) (rows, cols int, err error) {

@@ -65,6 +65,7 @@ type Model struct {
 
 	batch   batchBuffers
 	params_ []NamedParam // Net.Params(), listed once
+	rows    *rowStep     // the row-parallel step (rows.go), set up at its first use
 }
 
 // batchBuffers are one batch's input, labels and loss gradient, reused step to step.
@@ -297,6 +298,11 @@ func (m *Model) lossGrad(out *tensor.Tensor) *tensor.Tensor {
 // trainStep runs one forward, backward and optimizer step on examples idx, and returns the
 // batch's mean loss and how many it classified right.
 func (m *Model) trainStep(data Dataset, idx []int) (float32, int, error) {
+	if r := m.rowSteps(len(idx)); r != nil {
+		x, labels, pred := m.input(len(idx), data.Features())
+		data.Batch(x.Data(), labels, idx)
+		return m.trainStepRows(r, x, labels, pred)
+	}
 	out, labels, pred, err := m.forward(data, idx)
 	if err != nil {
 		return 0, 0, err
