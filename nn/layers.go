@@ -85,15 +85,12 @@ func (d *Dense) initialize(r *rand.Rand) {
 
 // Forward returns x W + b for the batch x ([rows, In]).
 func (d *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := d.checkInput(x); err != nil {
+	y, _, err := d.begin(x, false)
+	if err != nil {
 		return nil, err
 	}
-	d.x = x
-	y := buffer(&d.y, x.Dim(0), d.Out)
-	if err := tensor.MatMulInto(y, x, d.W.Value, false, false); err != nil {
-		return nil, err
-	}
-	return y, tensor.AddRowVectorInto(y, y, d.B.Value)
+	d.forwardRows(0, x.Dim(0))
+	return y, nil
 }
 
 // Backward sets dW = x^T dy and db = the column sums of dy, and returns dx = dy W^T
@@ -102,24 +99,57 @@ func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if d.x == nil {
 		return nil, fmt.Errorf("dense: Backward before Forward")
 	}
-	// dW = x^T dy, db = column sums of dy, dx = dy W^T.
-	if err := tensor.MatMulInto(d.W.Grad, d.x, dy, true, false); err != nil {
-		return nil, err
-	}
-	if err := tensor.SumRowsInto(d.B.Grad, dy); err != nil {
+	if err := d.paramGrads(dy); err != nil { // checks dy against x
 		return nil, err
 	}
 	if d.NoInputGrad {
 		return nil, nil
 	}
-	dx := buffer(&d.dx, dy.Dim(0), d.In)
-	return dx, tensor.MatMulInto(dx, dy, d.W.Value, false, true)
+	buffer(&d.dx, dy.Dim(0), d.In)
+	d.backwardRows(dy, 0, dy.Dim(0))
+	return d.dx, nil
 }
 
-// checkInput reports an x that is not a batch of rows of In features.
+// begin, forwardRows, backwardRows and paramGrads make Dense a rowLayer (rows.go); Forward
+// and Backward are them on all rows.
+
+func (d *Dense) begin(x *tensor.Tensor, inputGrad bool) (y, dx *tensor.Tensor, err error) {
+	if err := d.checkInput(x); err != nil {
+		return nil, nil, err
+	}
+	d.x = x
+	if inputGrad {
+		dx = buffer(&d.dx, x.Dim(0), d.In)
+	}
+	return buffer(&d.y, x.Dim(0), d.Out), dx, nil
+}
+
+func (d *Dense) forwardRows(lo, hi int) {
+	y := rowsOf(d.y, lo, hi)
+	kernels.Sgemm(false, false, hi-lo, d.Out, d.In, 1, rowsOf(d.x, lo, hi), d.In, d.W.Value.Data(), d.Out, 0, y, d.Out)
+	kernels.AddBias(y, d.B.Value.Data(), hi-lo, d.Out)
+}
+
+func (d *Dense) backwardRows(dy *tensor.Tensor, lo, hi int) {
+	kernels.Sgemm(false, true, hi-lo, d.In, d.Out, 1, rowsOf(dy, lo, hi), d.Out, d.W.Value.Data(), d.Out, 0, rowsOf(d.dx, lo, hi), d.In)
+}
+
+func (d *Dense) paramGrads(dy *tensor.Tensor) error {
+	if err := tensor.MatMulInto(d.W.Grad, d.x, dy, true, false); err != nil {
+		return err
+	}
+	return tensor.SumRowsInto(d.B.Grad, dy)
+}
+
+// checkInput reports an x that is not a batch of rows of In features, or parameters that
+// are not In x Out and Out.
 func (d *Dense) checkInput(x *tensor.Tensor) error {
 	if x.Rank() != 2 || x.Dim(1) != d.In {
 		return fmt.Errorf("dense %dx%d: input %v: %w", d.In, d.Out, x.Shape(), tensor.ErrShape)
+	}
+	w, b := d.W.Value, d.B.Value
+	if w.Rank() != 2 || w.Dim(0) != d.In || w.Dim(1) != d.Out || b.Rank() != 1 || b.Dim(0) != d.Out {
+		return fmt.Errorf("dense %dx%d: weight %v and bias %v: %w", d.In, d.Out, w.Shape(), b.Shape(), tensor.ErrShape)
 	}
 	return nil
 }
@@ -162,15 +192,11 @@ func NewGELU() Layer {
 }
 
 func (a *activation) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := a.checkInput(x); err != nil {
+	y, _, err := a.begin(x, false)
+	if err != nil {
 		return nil, err
 	}
-	y := buffer(&a.y, x.Dim(0), x.Dim(1))
-	a.forward(y.Data(), x.Data())
-	a.saved = y
-	if a.keepInput {
-		a.saved = x
-	}
+	a.forwardRows(0, x.Dim(0))
 	return y, nil
 }
 
@@ -178,10 +204,33 @@ func (a *activation) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if a.saved == nil || !dy.SameShape(a.saved) {
 		return nil, fmt.Errorf("%s: Backward with gradient %v after Forward of %v: %w", a.kind, dy.Shape(), shapeOf(a.saved), tensor.ErrShape)
 	}
-	dx := buffer(&a.dx, dy.Dim(0), dy.Dim(1))
-	a.backward(dx.Data(), dy.Data(), a.saved.Data())
-	return dx, nil
+	buffer(&a.dx, dy.Dim(0), dy.Dim(1))
+	a.backwardRows(dy, 0, dy.Dim(0))
+	return a.dx, nil
 }
+
+func (a *activation) begin(x *tensor.Tensor, inputGrad bool) (y, dx *tensor.Tensor, err error) {
+	if err := a.checkInput(x); err != nil {
+		return nil, nil, err
+	}
+	y = buffer(&a.y, x.Dim(0), x.Dim(1))
+	a.x, a.saved = x, y
+	if a.keepInput {
+		a.saved = x
+	}
+	if inputGrad {
+		dx = buffer(&a.dx, x.Dim(0), x.Dim(1))
+	}
+	return y, dx, nil
+}
+
+func (a *activation) forwardRows(lo, hi int) { a.forward(rowsOf(a.y, lo, hi), rowsOf(a.x, lo, hi)) }
+
+func (a *activation) backwardRows(dy *tensor.Tensor, lo, hi int) {
+	a.backward(rowsOf(a.dx, lo, hi), rowsOf(dy, lo, hi), rowsOf(a.saved, lo, hi))
+}
+
+func (a *activation) paramGrads(*tensor.Tensor) error { return nil }
 
 func (a *activation) checkInput(x *tensor.Tensor) error {
 	if x.Rank() != 2 {
@@ -211,12 +260,12 @@ func NewSoftmax() *Softmax { return &Softmax{} }
 
 // Forward returns the row-wise softmax of x.
 func (s *Softmax) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
-	if err := s.checkInput(x); err != nil {
+	y, _, err := s.begin(x, false)
+	if err != nil {
 		return nil, err
 	}
-	s.x = x
-	y := buffer(&s.y, x.Dim(0), x.Dim(1))
-	return y, tensor.SoftmaxInto(y, x)
+	s.forwardRows(0, x.Dim(0))
+	return y, nil
 }
 
 // Backward: dx = y * (dy - sum over the row of dy*y).
@@ -224,15 +273,32 @@ func (s *Softmax) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
 	if s.y == nil || !dy.SameShape(s.y) {
 		return nil, fmt.Errorf("softmax: Backward with gradient %v after Forward of %v: %w", dy.Shape(), shapeOf(s.y), tensor.ErrShape)
 	}
-	dx := buffer(&s.dx, dy.Dim(0), dy.Dim(1))
-	s.backwardInto(dx, dy, 0, dy.Dim(0))
-	return dx, nil
+	buffer(&s.dx, dy.Dim(0), dy.Dim(1))
+	s.backwardRows(dy, 0, dy.Dim(0))
+	return s.dx, nil
 }
 
-// backwardInto writes rows [lo, hi) of the input gradient dx from those of dy.
-func (s *Softmax) backwardInto(dx, dy *tensor.Tensor, lo, hi int) {
+func (s *Softmax) begin(x *tensor.Tensor, inputGrad bool) (y, dx *tensor.Tensor, err error) {
+	if err := s.checkInput(x); err != nil {
+		return nil, nil, err
+	}
+	s.x = x
+	if inputGrad {
+		dx = buffer(&s.dx, x.Dim(0), x.Dim(1))
+	}
+	return buffer(&s.y, x.Dim(0), x.Dim(1)), dx, nil
+}
+
+func (s *Softmax) forwardRows(lo, hi int) {
+	kernels.Softmax(rowsOf(s.y, lo, hi), rowsOf(s.x, lo, hi), hi-lo, s.y.Dim(1))
+}
+
+func (s *Softmax) paramGrads(*tensor.Tensor) error { return nil }
+
+// backwardRows writes rows [lo, hi) of dx = y * (dy - sum over the row of dy*y).
+func (s *Softmax) backwardRows(dy *tensor.Tensor, lo, hi int) {
 	cols := dy.Dim(1)
-	y, g, out := s.y.Data(), dy.Data(), dx.Data()
+	y, g, out := s.y.Data(), dy.Data(), s.dx.Data()
 	for i := lo; i < hi; i++ {
 		yr, gr := y[i*cols:(i+1)*cols], g[i*cols:(i+1)*cols]
 		dot := kernels.Dot(yr, gr)

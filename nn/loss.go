@@ -94,3 +94,14 @@ func checkLoss(grad, pred *tensor.Tensor, labels []int32) (rows, cols int, err e
 	}
 	return rows, cols, nil
 }
+
+func (SparseCrossEntropy) computeRows(grad, pred *tensor.Tensor, labels []int32, lo, hi int) float64 {
+	rows, cols := pred.Dim(0), pred.Dim(1)
+	sum := kernels.SoftmaxCrossEntropyPart(rowsOf(grad, lo, hi), rowsOf(pred, lo, hi), labels[lo:hi], hi-lo, cols, rows)
+	return sum / float64(rows)
+}
+
+func (MeanSquaredError) computeRows(grad, pred *tensor.Tensor, labels []int32, lo, hi int) float64 {
+	rows, cols := pred.Dim(0), pred.Dim(1)
+	return mseRows(grad.Data(), pred.Data(), labels, lo, hi, rows, cols) / float64(rows*cols)
+}
