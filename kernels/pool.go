@@ -107,13 +107,9 @@ var adapterPool = sync.Pool{New: func() any { return new(partsAdapter) }}
 // parts that one goroutine then computes one after another. The split never changes a
 // result, only how fast it comes.
 func workers() int {
-	n := Threads()
-	if n <= 1 {
-		return 1
-	}
-	hs := helperList()
-	free := n - min(len(hs), n-1) // the caller and the helpers not started
-	for _, h := range hs[:min(len(hs), n-1)] {
+	want, hs := usableHelpers()
+	free := 1 + want - len(hs) // the caller and the helpers not started
+	for _, h := range hs {
 		if !h.claimed.Load() {
 			free++
 		}
@@ -124,15 +120,16 @@ func workers() int {
 // runParallel runs job.runPart(0..parts-1) and returns when all are done, on the calling
 // goroutine and up to min(parts, Threads())-1 free helpers.
 func runParallel(job parter, parts int) {
-	ensureHelpers(min(parts, Threads(), maxHelpers+1) - 1)
+	want := min(parts-1, Threads()-1, maxHelpers)
+	ensureHelpers(want)
 	c := callPool.Get().(*parallelCall)
 	c.job, c.parts = job, int32(parts)
 	c.next.Store(0)
 	c.finished.Store(0)
 	var handed [maxHelpers]*helper
-	hs := helperList()
+	_, hs := usableHelpers()
 	next, n := 0, 0
-	for range min(parts, Threads(), maxHelpers+1) - 1 {
+	for range want {
 		h := claim(hs, &next)
 		if h == nil {
 			break
@@ -232,10 +229,13 @@ func (c *parallelCall) wait() {
 	}
 }
 
-func helperList() []*helper {
+// usableHelpers returns how many helpers the thread count allows (Threads()-1, at most
+// maxHelpers) and those of them that are started: the only ones a call may claim.
+func usableHelpers() (want int, started []*helper) {
+	want = min(Threads()-1, maxHelpers)
 	helpersMu.Lock()
 	defer helpersMu.Unlock()
-	return helpers
+	return want, helpers[:min(len(helpers), want)]
 }
 
 // ensureHelpers starts helpers until there are at least n.

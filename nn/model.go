@@ -278,10 +278,16 @@ func (m *Model) input(n, f int) (x *tensor.Tensor, labels, pred []int32) {
 	return x, b.labels[:n], b.pred[:n]
 }
 
+// draw writes examples idx of data into the batch buffers (see input).
+func (m *Model) draw(data Dataset, idx []int) (x *tensor.Tensor, labels, pred []int32) {
+	x, labels, pred = m.input(len(idx), data.Features())
+	data.Batch(x.Data(), labels, idx)
+	return x, labels, pred
+}
+
 // forward draws examples idx and runs the network on them.
 func (m *Model) forward(data Dataset, idx []int) (out *tensor.Tensor, labels, pred []int32, err error) {
-	x, labels, pred := m.input(len(idx), data.Features())
-	data.Batch(x.Data(), labels, idx)
+	x, labels, pred := m.draw(data, idx)
 	if out, err = m.Net.Forward(x); err != nil {
 		return nil, nil, nil, err
 	}
@@ -299,8 +305,7 @@ func (m *Model) lossGrad(out *tensor.Tensor) *tensor.Tensor {
 // batch's mean loss and how many it classified right.
 func (m *Model) trainStep(data Dataset, idx []int) (float32, int, error) {
 	if r := m.rowSteps(len(idx)); r != nil {
-		x, labels, pred := m.input(len(idx), data.Features())
-		data.Batch(x.Data(), labels, idx)
+		x, labels, pred := m.draw(data, idx)
 		return m.trainStepRows(r, x, labels, pred)
 	}
 	out, labels, pred, err := m.forward(data, idx)

@@ -61,7 +61,7 @@ type rowStep struct {
 	labels, pred []int32
 	rows, blocks int
 	losses       []float64        // each block's share of the mean loss
-	outs         []*tensor.Tensor // each layer's output
+	out          *tensor.Tensor   // the last layer's output
 	outGrads     []*tensor.Tensor // each layer's output gradient, down to layer down
 }
 
@@ -102,7 +102,6 @@ func newRowStep(m *Model) *rowStep {
 			return nil
 		}
 	}
-	r.outs = make([]*tensor.Tensor, len(r.layers))
 	r.outGrads = make([]*tensor.Tensor, len(r.layers))
 	return r
 }
@@ -139,19 +138,18 @@ func (m *Model) trainStepRows(r *rowStep, x *tensor.Tensor, labels, pred []int32
 	if err != nil {
 		return 0, 0, fmt.Errorf("layer 0: %w", err)
 	}
-	r.outs[0] = in
 	for i := 1; i < len(r.layers); i++ {
 		out, dx, err := r.layers[i].begin(in, i > r.down)
 		if err != nil {
 			return 0, 0, fmt.Errorf("layer %d: %w", i, err)
 		}
-		r.outs[i], in = out, out
+		in = out
 		if i > r.down {
 			r.outGrads[i-1] = dx
 		}
 	}
 	last := len(r.layers) - 1
-	r.outGrads[last] = m.lossGrad(in)
+	r.out, r.outGrads[last] = in, m.lossGrad(in)
 	if err := r.loss.check(r.outGrads[last], in, labels); err != nil {
 		return 0, 0, err
 	}
@@ -188,7 +186,7 @@ func (r *rowStep) RunPart(b int) {
 		l.forwardRows(lo, hi)
 	}
 	last := len(r.layers) - 1
-	out := r.outs[last]
+	out := r.out
 	kernels.ArgmaxRows(r.pred[lo:hi], rowsOf(out, lo, hi), hi-lo, out.Dim(1))
 	r.losses[b] = r.loss.computeRows(r.outGrads[last], out, r.labels, lo, hi)
 	for i := last; i > r.down; i-- {
