@@ -101,8 +101,7 @@ func parseIDX(name string, in io.Reader, magic uint32) ([]int, []byte, error) {
 		dims[i] = int(d)
 		total *= int(d)
 	}
-	// ReadAll grows with what arrives, so a header that lies costs only what the file holds.
-	data, err := io.ReadAll(io.LimitReader(r, int64(total)+1))
+	data, err := readData(r, total)
 	if err != nil {
 		return fail("reading data: %v", describe(err))
 	}
@@ -113,6 +112,33 @@ func parseIDX(name string, in io.Reader, magic uint32) ([]int, []byte, error) {
 		return fail("more data than the header's %v claims", dims)
 	}
 	return dims, data, nil
+}
+
+// readData reads what r holds, up to limit+1 bytes (one more than the header claims, to
+// catch a file longer than it says). The buffer grows with what arrives, so a header that
+// lies costs only what the file holds; each new buffer is offered huge pages before anything
+// is written to it (see adviseHugePages).
+func readData(r io.Reader, limit int) ([]byte, error) {
+	buf := make([]byte, 0, min(limit+1, 1<<16))
+	for {
+		if len(buf) == cap(buf) {
+			if len(buf) > limit {
+				return buf, nil
+			}
+			next := make([]byte, len(buf), min(limit+1, 2*cap(buf)))
+			adviseHugePages(next[:cap(next)])
+			copy(next, buf)
+			buf = next
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }
 
 func kind(magic uint32) string {
