@@ -96,7 +96,7 @@ func (g *gemmConfig) tileRuns(mc int, runs *[3]tileRun) []tileRun {
 // underflowing products can make (see sgemm_sparse.go).
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkGemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc)
+	checkGemm("Sgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
 	if m == 0 || n == 0 {
 		return
 	}
@@ -114,10 +114,11 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	runGemm(impl().gemm, &p)
 }
 
-// checkGemm panics, naming the argument, on anything Sgemm cannot compute.
-func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+// checkGemm panics, naming fn and the argument, on anything Sgemm (or SgemmBytes: the
+// lengths are of elements) cannot compute.
+func checkGemm(fn string, transA, transB bool, m, n, k int, lenA, lda, lenB, ldb, lenC, ldc int) {
 	bad := func(format string, args ...any) {
-		panic("kernels: Sgemm: " + fmt.Sprintf(format, args...))
+		panic("kernels: " + fn + ": " + fmt.Sprintf(format, args...))
 	}
 	if m < 0 {
 		bad("m = %d < 0", m)
@@ -139,14 +140,14 @@ func checkGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float
 	if ldc < max(1, n) {
 		bad("ldc = %d < n = %d", ldc, n)
 	}
-	if need := matrixLen(aRows, aCols, lda); len(a) < need && m > 0 && n > 0 {
-		bad("len(a) = %d < %d needed for a %d x %d matrix with lda %d", len(a), need, aRows, aCols, lda)
+	if need := matrixLen(aRows, aCols, lda); lenA < need && m > 0 && n > 0 {
+		bad("len(a) = %d < %d needed for a %d x %d matrix with lda %d", lenA, need, aRows, aCols, lda)
 	}
-	if need := matrixLen(bRows, bCols, ldb); len(b) < need && m > 0 && n > 0 {
-		bad("len(b) = %d < %d needed for a %d x %d matrix with ldb %d", len(b), need, bRows, bCols, ldb)
+	if need := matrixLen(bRows, bCols, ldb); lenB < need && m > 0 && n > 0 {
+		bad("len(b) = %d < %d needed for a %d x %d matrix with ldb %d", lenB, need, bRows, bCols, ldb)
 	}
-	if need := matrixLen(m, n, ldc); len(c) < need {
-		bad("len(c) = %d < %d needed for a %d x %d matrix with ldc %d", len(c), need, m, n, ldc)
+	if need := matrixLen(m, n, ldc); lenC < need {
+		bad("len(c) = %d < %d needed for a %d x %d matrix with ldc %d", lenC, need, m, n, ldc)
 	}
 }
 
@@ -186,6 +187,11 @@ type gemmProblem struct {
 	alpha, beta    float32
 	a, b, c        []float32
 	lda, ldb, ldc  int
+
+	// a8, when not nil, is A instead of a: bytes standing for scale times their value
+	// (SgemmBytes). Only the sparse path takes it.
+	a8    []byte
+	scale float32
 }
 
 // packBuffers are one worker's scratch panels, grown on first use and then reused.
@@ -193,6 +199,7 @@ type packBuffers struct {
 	a, b []float32
 	runs [3]tileRun // the current block's tile runs, kept here so they cost no allocation
 
+	a8    []byte   // the sparse path's transposed blocks of a byte A
 	masks []uint64 // the sparse path's marks of A's nonzeros
 	sums  []float32
 	ct    []float32 // a narrow C's transpose (runTransposed)

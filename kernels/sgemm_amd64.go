@@ -26,12 +26,16 @@ var (
 		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2, transpose: transposeAVX2,
 		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
-			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth}}
+			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth,
+			masksU8: sparseMasksU8Checked, multiplyU8: checkedSparseU8(avx512SparseWidth, sgemmSparseU8AVX512),
+			transposeU8: transposeBytesAVX2Go}}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2, transpose: transposeAVX2,
 		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
-			multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2), width: avx2SparseWidth}}
+			multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2), width: avx2SparseWidth,
+			masksU8: sparseMasksU8Checked, multiplyU8: checkedSparseU8(avx2SparseWidth, sgemmSparseU8AVX2),
+			transposeU8: transposeBytesAVX2Go}}
 )
 
 type asmGemmKernel func(tiles, k int, a *float32, aNext, aStride int, b *float32,
@@ -69,27 +73,79 @@ func sparseMasksChecked(rows, k int, a []float32, lda int, masks []uint64, strid
 	sparseMasksAVX2(rows, k, &a[0], lda, &masks[0], stride)
 }
 
+// sparseMasksU8Checked is sparseMasksU8AVX2 behind a proof that it stays inside its slices.
+func sparseMasksU8Checked(rows, k int, a []byte, lda int, masks []uint64, stride int) {
+	if rows < 1 || k < 1 || stride < ceilDiv(k, sparseSteps) || len(a) < (rows-1)*lda+k ||
+		len(masks) < (rows-1)*stride+ceilDiv(k, sparseSteps) {
+		panic("kernels: internal error: sparse masks outside their slices")
+	}
+	sparseMasksU8AVX2(rows, k, &a[0], lda, &masks[0], stride)
+}
+
+type asmSparseKernelU8 func(rows int, masks *uint64, stride int, a *byte, lda int, b *float32, ldb int,
+	sums *float32, carry int, c *float32, ldc, cols int, alpha, beta, scale float32)
+
+// checkedSparseU8 is checkedSparse for the kernels of an A of bytes.
+func checkedSparseU8(width int, kernel asmSparseKernelU8) sparseMultiplyU8 {
+	return func(rows int, masks []uint64, stride int, a []byte, lda int, b []float32, ldb, steps int,
+		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta, scale float32) {
+		checkSparseCall(width, rows, masks, stride, len(a), lda, b, ldb, steps, sums, c, ldc, cols)
+		kernel(rows, &masks[0], stride, &a[0], lda, &b[0], ldb, &sums[0], carry, &c[0], ldc, cols, alpha, beta, scale)
+	}
+}
+
+// checkSparseCall panics unless a sparse multiply call stays inside its slices (A's length
+// given in elements) and no mask marks a column at or past steps, since the kernel reads A
+// and B wherever a bit sends it.
+func checkSparseCall(width, rows int, masks []uint64, stride, lenA, lda int, b []float32, ldb, steps int,
+	sums, c []float32, ldc, cols int) {
+	if rows < 1 || steps < 1 || steps > sparseSteps || cols < 1 || cols > width ||
+		len(masks) < (rows-1)*stride+1 || lenA < (rows-1)*lda+steps || len(b) < (steps-1)*ldb+cols ||
+		len(sums) < rows*width || len(c) < (rows-1)*ldc+cols {
+		panic("kernels: internal error: sparse SGEMM rows outside their slices")
+	}
+	if steps < sparseSteps {
+		for r := 0; r < rows; r++ {
+			if masks[r*stride]>>steps != 0 {
+				panic("kernels: internal error: sparse SGEMM mask past its run")
+			}
+		}
+	}
+}
+
+// transposeBytesAVX2Go is sparseKernels.transposeU8: whole 8 x 8 blocks in assembly, the
+// edges in Go. Bounds are checked here.
+func transposeBytesAVX2Go(dst []byte, ldd int, src []byte, lds, rows, cols int) {
+	if rows < 1 || cols < 1 {
+		return
+	}
+	if len(src) < (rows-1)*lds+cols || len(dst) < (cols-1)*ldd+rows {
+		panic("kernels: internal error: byte transpose outside its slices")
+	}
+	rows8, cols8 := rows&^7, cols&^7
+	if rows8 > 0 && cols8 > 0 {
+		transposeBytesAVX2(&dst[0], ldd, &src[0], lds, rows8, cols8)
+	}
+	for i := 0; i < rows; i++ {
+		from := cols8 // the columns the assembly left
+		if i >= rows8 {
+			from = 0 // rows it did not take at all
+		}
+		for j, v := range src[i*lds+from : i*lds+cols] {
+			dst[(from+j)*ldd+i] = v
+		}
+	}
+}
+
 type asmSparseKernel func(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int,
 	sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)
 
-// checkedSparse wraps a sparse multiply kernel like checkedKernel does a dense one: besides
-// the slices' lengths, it checks that no mask marks a column at or past steps, since the
-// kernel reads A and B wherever a bit sends it.
+// checkedSparse wraps a sparse multiply kernel like checkedKernel does a dense one (see
+// checkSparseCall).
 func checkedSparse(width int, kernel asmSparseKernel) sparseMultiply {
 	return func(rows int, masks []uint64, stride int, a []float32, lda int, b []float32, ldb, steps int,
 		sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32) {
-		if rows < 1 || steps < 1 || steps > sparseSteps || cols < 1 || cols > width ||
-			len(masks) < (rows-1)*stride+1 || len(a) < (rows-1)*lda+steps || len(b) < (steps-1)*ldb+cols ||
-			len(sums) < rows*width || len(c) < (rows-1)*ldc+cols {
-			panic("kernels: internal error: sparse SGEMM rows outside their slices")
-		}
-		if steps < sparseSteps {
-			for r := 0; r < rows; r++ {
-				if masks[r*stride]>>steps != 0 {
-					panic("kernels: internal error: sparse SGEMM mask past its run")
-				}
-			}
-		}
+		checkSparseCall(width, rows, masks, stride, len(a), lda, b, ldb, steps, sums, c, ldc, cols)
 		kernel(rows, &masks[0], stride, &a[0], lda, &b[0], ldb, &sums[0], carry, &c[0], ldc, cols, alpha, beta)
 	}
 }

@@ -3345,6 +3345,152 @@ done:
 	VZEROUPPER
 	RET
 
+// func sparseMasksU8AVX2(rows int, k int, a *byte, lda int, masks *uint64, stride int)
+// Requires: AVX, AVX2, BMI2
+TEXT ·sparseMasksU8AVX2(SB), NOSPLIT, $0-48
+	MOVQ  rows+0(FP), AX
+	MOVQ  a+16(FP), CX
+	MOVQ  lda+24(FP), DX
+	MOVQ  masks+32(FP), BX
+	MOVQ  stride+40(FP), SI
+	SHLQ  $0x03, SI
+	VPXOR Y0, Y0, Y0
+
+row:
+	TESTQ AX, AX
+	JZ    done
+	MOVQ  CX, DI
+	MOVQ  BX, R8
+	MOVQ  k+8(FP), R9
+
+run:
+	CMPQ      R9, $0x40
+	JB        part
+	VPCMPEQB  (DI), Y0, Y1
+	VPMOVMSKB Y1, R10
+	VPCMPEQB  32(DI), Y0, Y1
+	VPMOVMSKB Y1, R11
+	SHLQ      $0x20, R11
+	ORQ       R11, R10
+	NOTQ      R10
+	MOVQ      R10, (R8)
+	ADDQ      $0x08, R8
+	ADDQ      $0x40, DI
+	SUBQ      $0x40, R9
+	JMP       run
+
+part:
+	TESTQ R9, R9
+	JZ    next
+	XORQ  R10, R10
+	XORQ  R11, R11
+
+chunk:
+	CMPQ      R9, $0x10
+	JB        byte
+	VPCMPEQB  (DI), X0, X1
+	VPMOVMSKB X1, R12
+	XORQ      $0x0000ffff, R12
+	SHLXQ     R11, R12, R12
+	ORQ       R12, R10
+	ADDQ      $0x10, R11
+	ADDQ      $0x10, DI
+	SUBQ      $0x10, R9
+	JMP       chunk
+
+byte:
+	TESTQ   R9, R9
+	JZ      store
+	MOVBLZX (DI), R12
+	TESTL   R12, R12
+	JZ      skip
+	BTSQ    R11, R10
+
+skip:
+	INCQ R11
+	INCQ DI
+	DECQ R9
+	JMP  byte
+
+store:
+	MOVQ R10, (R8)
+
+next:
+	ADDQ DX, CX
+	ADDQ SI, BX
+	DECQ AX
+	JMP  row
+
+done:
+	VZEROUPPER
+	RET
+
+// func transposeBytesAVX2(dst *byte, ldd int, src *byte, lds int, rows int, cols int)
+// Requires: AVX
+TEXT ·transposeBytesAVX2(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	MOVQ rows+32(FP), SI
+	LEAQ (BX)(BX*2), DI
+	LEAQ (CX)(CX*2), R8
+
+rows:
+	TESTQ SI, SI
+	JZ    done
+	MOVQ  DX, R9
+	MOVQ  AX, R10
+	MOVQ  cols+40(FP), R11
+
+block:
+	TESTQ      R11, R11
+	JZ         next
+	LEAQ       (R9)(BX*4), R12
+	VMOVQ      (R9), X0
+	VMOVQ      (R9)(BX*1), X1
+	VMOVQ      (R9)(BX*2), X2
+	VMOVQ      (R9)(DI*1), X3
+	VMOVQ      (R12), X4
+	VMOVQ      (R12)(BX*1), X5
+	VMOVQ      (R12)(BX*2), X6
+	VMOVQ      (R12)(DI*1), X7
+	VPUNPCKLBW X1, X0, X0
+	VPUNPCKLBW X3, X2, X1
+	VPUNPCKLBW X5, X4, X2
+	VPUNPCKLBW X7, X6, X3
+	VPUNPCKLWD X1, X0, X4
+	VPUNPCKHWD X1, X0, X0
+	VPUNPCKLWD X3, X2, X1
+	VPUNPCKHWD X3, X2, X2
+	VPUNPCKLDQ X1, X4, X3
+	VPUNPCKHDQ X1, X4, X1
+	VPUNPCKLDQ X2, X0, X4
+	VPUNPCKHDQ X2, X0, X0
+	LEAQ       (R10)(CX*4), R12
+	VMOVQ      X3, (R10)
+	VMOVHPS    X3, (R10)(CX*1)
+	VMOVQ      X1, (R10)(CX*2)
+	VMOVHPS    X1, (R10)(R8*1)
+	VMOVQ      X4, (R12)
+	VMOVHPS    X4, (R12)(CX*1)
+	VMOVQ      X0, (R12)(CX*2)
+	VMOVHPS    X0, (R12)(R8*1)
+	ADDQ       $0x08, R9
+	LEAQ       (R10)(CX*8), R10
+	SUBQ       $0x08, R11
+	JMP        block
+
+next:
+	LEAQ (DX)(BX*8), DX
+	ADDQ $0x08, AX
+	SUBQ $0x08, SI
+	JMP  rows
+
+done:
+	VZEROUPPER
+	RET
+
 // func finiteRowsAVX2(rows int, cols int, b *float32, ld int) bool
 // Requires: AVX, FMA3
 TEXT ·finiteRowsAVX2(SB), NOSPLIT, $0-33
@@ -5180,6 +5326,1803 @@ done8false:
 	VZEROUPPER
 	RET
 
+// func sgemmSparseU8AVX512(rows int, masks *uint64, stride int, a *byte, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32, scale float32)
+// Requires: AVX, AVX512DQ, AVX512F, BMI, BMI2
+TEXT ·sgemmSparseU8AVX512(SB), NOSPLIT, $0-108
+	MOVQ  cols+88(FP), AX
+	MOVQ  AX, CX
+	SHRQ  $0x04, AX
+	ANDQ  $0x0f, CX
+	MOVL  $0xffffffff, DX
+	BZHIL CX, DX, DX
+	KMOVW DX, K1
+	CMPQ  AX, $0x00
+	JNE   not0true
+	TESTQ CX, CX
+	JNZ   rows0true
+
+not0true:
+	CMPQ  AX, $0x01
+	JNE   not1false
+	TESTQ CX, CX
+	JZ    rows1false
+
+not1false:
+	CMPQ  AX, $0x01
+	JNE   not1true
+	TESTQ CX, CX
+	JNZ   rows1true
+
+not1true:
+	CMPQ  AX, $0x02
+	JNE   not2false
+	TESTQ CX, CX
+	JZ    rows2false
+
+not2false:
+	CMPQ  AX, $0x02
+	JNE   not2true
+	TESTQ CX, CX
+	JNZ   rows2true
+
+not2true:
+	CMPQ  AX, $0x03
+	JNE   not3false
+	TESTQ CX, CX
+	JZ    rows3false
+
+not3false:
+	CMPQ  AX, $0x03
+	JNE   not3true
+	TESTQ CX, CX
+	JNZ   rows3true
+
+not3true:
+	CMPQ  AX, $0x04
+	JNE   not4false
+	TESTQ CX, CX
+	JZ    rows4false
+
+not4false:
+	CMPQ  AX, $0x04
+	JNE   not4true
+	TESTQ CX, CX
+	JNZ   rows4true
+
+not4true:
+	CMPQ  AX, $0x05
+	JNE   not5false
+	TESTQ CX, CX
+	JZ    rows5false
+
+not5false:
+	CMPQ  AX, $0x05
+	JNE   not5true
+	TESTQ CX, CX
+	JNZ   rows5true
+
+not5true:
+	CMPQ  AX, $0x06
+	JNE   not6false
+	TESTQ CX, CX
+	JZ    rows6false
+
+not6false:
+	CMPQ  AX, $0x06
+	JNE   not6true
+	TESTQ CX, CX
+	JNZ   rows6true
+
+not6true:
+	CMPQ  AX, $0x07
+	JNE   not7false
+	TESTQ CX, CX
+	JZ    rows7false
+
+not7false:
+	CMPQ  AX, $0x07
+	JNE   not7true
+	TESTQ CX, CX
+	JNZ   rows7true
+
+not7true:
+	CMPQ  AX, $0x08
+	JNE   not8false
+	TESTQ CX, CX
+	JZ    rows8false
+
+not8false:
+	VZEROUPPER
+	RET
+
+rows0true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row0true:
+	TESTQ  AX, AX
+	JZ     done0true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried0true
+	VXORPS Z3, Z3, Z3
+	JMP    summed0true
+
+carried0true:
+	VMOVUPS (R12), Z3
+
+summed0true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store0true
+
+entry0true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X4
+	VMULSS       scale+104(FP), X4, X4
+	VBROADCASTSS X4, Z4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VMOVUPS.Z    (R14), K1, Z5
+	VFMADD231PS  Z5, Z4, Z3
+	TESTQ        R13, R13
+	JNZ          entry0true
+
+store0true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final0true
+	VMOVUPS Z3, (R12)
+	JMP     next0true
+
+final0true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled0true
+	VMULPS Z1, Z3, Z3
+
+scaled0true:
+	TESTL       R11, R11
+	JZ          write0true
+	VMOVUPS.Z   (R9), K1, Z4
+	VFMADD231PS Z4, Z2, Z3
+
+write0true:
+	VMOVUPS Z3, K1, (R9)
+
+next0true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row0true
+
+done0true:
+	VZEROUPPER
+	RET
+
+rows1false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row1false:
+	TESTQ  AX, AX
+	JZ     done1false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried1false
+	VXORPS Z3, Z3, Z3
+	JMP    summed1false
+
+carried1false:
+	VMOVUPS (R12), Z3
+
+summed1false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1false
+
+entry1false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X4
+	VMULSS       scale+104(FP), X4, X4
+	VBROADCASTSS X4, Z4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z4, Z3
+	TESTQ        R13, R13
+	JNZ          entry1false
+
+store1false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final1false
+	VMOVUPS Z3, (R12)
+	JMP     next1false
+
+final1false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled1false
+	VMULPS Z1, Z3, Z3
+
+scaled1false:
+	TESTL       R11, R11
+	JZ          write1false
+	VFMADD231PS (R9), Z2, Z3
+
+write1false:
+	VMOVUPS Z3, (R9)
+
+next1false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row1false
+
+done1false:
+	VZEROUPPER
+	RET
+
+rows1true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row1true:
+	TESTQ  AX, AX
+	JZ     done1true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried1true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	JMP    summed1true
+
+carried1true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+
+summed1true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1true
+
+entry1true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X5
+	VMULSS       scale+104(FP), X5, X5
+	VBROADCASTSS X5, Z5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z5, Z3
+	VMOVUPS.Z    64(R14), K1, Z6
+	VFMADD231PS  Z6, Z5, Z4
+	TESTQ        R13, R13
+	JNZ          entry1true
+
+store1true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final1true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	JMP     next1true
+
+final1true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled1true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+
+scaled1true:
+	TESTL       R11, R11
+	JZ          write1true
+	VFMADD231PS (R9), Z2, Z3
+	VMOVUPS.Z   64(R9), K1, Z5
+	VFMADD231PS Z5, Z2, Z4
+
+write1true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, K1, 64(R9)
+
+next1true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row1true
+
+done1true:
+	VZEROUPPER
+	RET
+
+rows2false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row2false:
+	TESTQ  AX, AX
+	JZ     done2false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried2false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	JMP    summed2false
+
+carried2false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+
+summed2false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2false
+
+entry2false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X5
+	VMULSS       scale+104(FP), X5, X5
+	VBROADCASTSS X5, Z5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z5, Z3
+	VFMADD231PS  64(R14), Z5, Z4
+	TESTQ        R13, R13
+	JNZ          entry2false
+
+store2false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final2false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	JMP     next2false
+
+final2false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled2false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+
+scaled2false:
+	TESTL       R11, R11
+	JZ          write2false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+
+write2false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+
+next2false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row2false
+
+done2false:
+	VZEROUPPER
+	RET
+
+rows2true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row2true:
+	TESTQ  AX, AX
+	JZ     done2true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried2true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	JMP    summed2true
+
+carried2true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+
+summed2true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2true
+
+entry2true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X6
+	VMULSS       scale+104(FP), X6, X6
+	VBROADCASTSS X6, Z6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z6, Z3
+	VFMADD231PS  64(R14), Z6, Z4
+	VMOVUPS.Z    128(R14), K1, Z7
+	VFMADD231PS  Z7, Z6, Z5
+	TESTQ        R13, R13
+	JNZ          entry2true
+
+store2true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final2true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	JMP     next2true
+
+final2true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled2true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+
+scaled2true:
+	TESTL       R11, R11
+	JZ          write2true
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VMOVUPS.Z   128(R9), K1, Z6
+	VFMADD231PS Z6, Z2, Z5
+
+write2true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, K1, 128(R9)
+
+next2true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row2true
+
+done2true:
+	VZEROUPPER
+	RET
+
+rows3false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row3false:
+	TESTQ  AX, AX
+	JZ     done3false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried3false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	JMP    summed3false
+
+carried3false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+
+summed3false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3false
+
+entry3false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X6
+	VMULSS       scale+104(FP), X6, X6
+	VBROADCASTSS X6, Z6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z6, Z3
+	VFMADD231PS  64(R14), Z6, Z4
+	VFMADD231PS  128(R14), Z6, Z5
+	TESTQ        R13, R13
+	JNZ          entry3false
+
+store3false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final3false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	JMP     next3false
+
+final3false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled3false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+
+scaled3false:
+	TESTL       R11, R11
+	JZ          write3false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+
+write3false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+
+next3false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row3false
+
+done3false:
+	VZEROUPPER
+	RET
+
+rows3true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row3true:
+	TESTQ  AX, AX
+	JZ     done3true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried3true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	JMP    summed3true
+
+carried3true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+
+summed3true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3true
+
+entry3true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X7
+	VMULSS       scale+104(FP), X7, X7
+	VBROADCASTSS X7, Z7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z7, Z3
+	VFMADD231PS  64(R14), Z7, Z4
+	VFMADD231PS  128(R14), Z7, Z5
+	VMOVUPS.Z    192(R14), K1, Z8
+	VFMADD231PS  Z8, Z7, Z6
+	TESTQ        R13, R13
+	JNZ          entry3true
+
+store3true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final3true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	JMP     next3true
+
+final3true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled3true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+
+scaled3true:
+	TESTL       R11, R11
+	JZ          write3true
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VMOVUPS.Z   192(R9), K1, Z7
+	VFMADD231PS Z7, Z2, Z6
+
+write3true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, K1, 192(R9)
+
+next3true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row3true
+
+done3true:
+	VZEROUPPER
+	RET
+
+rows4false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row4false:
+	TESTQ  AX, AX
+	JZ     done4false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried4false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	JMP    summed4false
+
+carried4false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+
+summed4false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4false
+
+entry4false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X7
+	VMULSS       scale+104(FP), X7, X7
+	VBROADCASTSS X7, Z7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z7, Z3
+	VFMADD231PS  64(R14), Z7, Z4
+	VFMADD231PS  128(R14), Z7, Z5
+	VFMADD231PS  192(R14), Z7, Z6
+	TESTQ        R13, R13
+	JNZ          entry4false
+
+store4false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final4false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	JMP     next4false
+
+final4false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled4false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+
+scaled4false:
+	TESTL       R11, R11
+	JZ          write4false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+
+write4false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+
+next4false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row4false
+
+done4false:
+	VZEROUPPER
+	RET
+
+rows4true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row4true:
+	TESTQ  AX, AX
+	JZ     done4true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried4true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	JMP    summed4true
+
+carried4true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+
+summed4true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4true
+
+entry4true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X8
+	VMULSS       scale+104(FP), X8, X8
+	VBROADCASTSS X8, Z8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z8, Z3
+	VFMADD231PS  64(R14), Z8, Z4
+	VFMADD231PS  128(R14), Z8, Z5
+	VFMADD231PS  192(R14), Z8, Z6
+	VMOVUPS.Z    256(R14), K1, Z9
+	VFMADD231PS  Z9, Z8, Z7
+	TESTQ        R13, R13
+	JNZ          entry4true
+
+store4true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final4true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	JMP     next4true
+
+final4true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled4true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+
+scaled4true:
+	TESTL       R11, R11
+	JZ          write4true
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VMOVUPS.Z   256(R9), K1, Z8
+	VFMADD231PS Z8, Z2, Z7
+
+write4true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, K1, 256(R9)
+
+next4true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row4true
+
+done4true:
+	VZEROUPPER
+	RET
+
+rows5false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row5false:
+	TESTQ  AX, AX
+	JZ     done5false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried5false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	JMP    summed5false
+
+carried5false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+
+summed5false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5false
+
+entry5false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X8
+	VMULSS       scale+104(FP), X8, X8
+	VBROADCASTSS X8, Z8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z8, Z3
+	VFMADD231PS  64(R14), Z8, Z4
+	VFMADD231PS  128(R14), Z8, Z5
+	VFMADD231PS  192(R14), Z8, Z6
+	VFMADD231PS  256(R14), Z8, Z7
+	TESTQ        R13, R13
+	JNZ          entry5false
+
+store5false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final5false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	JMP     next5false
+
+final5false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled5false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+
+scaled5false:
+	TESTL       R11, R11
+	JZ          write5false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+
+write5false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+
+next5false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row5false
+
+done5false:
+	VZEROUPPER
+	RET
+
+rows5true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row5true:
+	TESTQ  AX, AX
+	JZ     done5true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried5true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	JMP    summed5true
+
+carried5true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+	VMOVUPS 320(R12), Z8
+
+summed5true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5true
+
+entry5true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X9
+	VMULSS       scale+104(FP), X9, X9
+	VBROADCASTSS X9, Z9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z9, Z3
+	VFMADD231PS  64(R14), Z9, Z4
+	VFMADD231PS  128(R14), Z9, Z5
+	VFMADD231PS  192(R14), Z9, Z6
+	VFMADD231PS  256(R14), Z9, Z7
+	VMOVUPS.Z    320(R14), K1, Z10
+	VFMADD231PS  Z10, Z9, Z8
+	TESTQ        R13, R13
+	JNZ          entry5true
+
+store5true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final5true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z8, 320(R12)
+	JMP     next5true
+
+final5true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled5true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z8, Z8
+
+scaled5true:
+	TESTL       R11, R11
+	JZ          write5true
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+	VMOVUPS.Z   320(R9), K1, Z9
+	VFMADD231PS Z9, Z2, Z8
+
+write5true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z8, K1, 320(R9)
+
+next5true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row5true
+
+done5true:
+	VZEROUPPER
+	RET
+
+rows6false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row6false:
+	TESTQ  AX, AX
+	JZ     done6false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried6false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	JMP    summed6false
+
+carried6false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+	VMOVUPS 320(R12), Z8
+
+summed6false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6false
+
+entry6false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X9
+	VMULSS       scale+104(FP), X9, X9
+	VBROADCASTSS X9, Z9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z9, Z3
+	VFMADD231PS  64(R14), Z9, Z4
+	VFMADD231PS  128(R14), Z9, Z5
+	VFMADD231PS  192(R14), Z9, Z6
+	VFMADD231PS  256(R14), Z9, Z7
+	VFMADD231PS  320(R14), Z9, Z8
+	TESTQ        R13, R13
+	JNZ          entry6false
+
+store6false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final6false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z8, 320(R12)
+	JMP     next6false
+
+final6false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled6false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z8, Z8
+
+scaled6false:
+	TESTL       R11, R11
+	JZ          write6false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+	VFMADD231PS 320(R9), Z2, Z8
+
+write6false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z8, 320(R9)
+
+next6false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row6false
+
+done6false:
+	VZEROUPPER
+	RET
+
+rows6true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row6true:
+	TESTQ  AX, AX
+	JZ     done6true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried6true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	JMP    summed6true
+
+carried6true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+	VMOVUPS 320(R12), Z8
+	VMOVUPS 384(R12), Z9
+
+summed6true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6true
+
+entry6true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X10
+	VMULSS       scale+104(FP), X10, X10
+	VBROADCASTSS X10, Z10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z10, Z3
+	VFMADD231PS  64(R14), Z10, Z4
+	VFMADD231PS  128(R14), Z10, Z5
+	VFMADD231PS  192(R14), Z10, Z6
+	VFMADD231PS  256(R14), Z10, Z7
+	VFMADD231PS  320(R14), Z10, Z8
+	VMOVUPS.Z    384(R14), K1, Z11
+	VFMADD231PS  Z11, Z10, Z9
+	TESTQ        R13, R13
+	JNZ          entry6true
+
+store6true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final6true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z8, 320(R12)
+	VMOVUPS Z9, 384(R12)
+	JMP     next6true
+
+final6true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled6true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z8, Z8
+	VMULPS Z1, Z9, Z9
+
+scaled6true:
+	TESTL       R11, R11
+	JZ          write6true
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+	VFMADD231PS 320(R9), Z2, Z8
+	VMOVUPS.Z   384(R9), K1, Z10
+	VFMADD231PS Z10, Z2, Z9
+
+write6true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z8, 320(R9)
+	VMOVUPS Z9, K1, 384(R9)
+
+next6true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row6true
+
+done6true:
+	VZEROUPPER
+	RET
+
+rows7false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row7false:
+	TESTQ  AX, AX
+	JZ     done7false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried7false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	JMP    summed7false
+
+carried7false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+	VMOVUPS 320(R12), Z8
+	VMOVUPS 384(R12), Z9
+
+summed7false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7false
+
+entry7false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X10
+	VMULSS       scale+104(FP), X10, X10
+	VBROADCASTSS X10, Z10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z10, Z3
+	VFMADD231PS  64(R14), Z10, Z4
+	VFMADD231PS  128(R14), Z10, Z5
+	VFMADD231PS  192(R14), Z10, Z6
+	VFMADD231PS  256(R14), Z10, Z7
+	VFMADD231PS  320(R14), Z10, Z8
+	VFMADD231PS  384(R14), Z10, Z9
+	TESTQ        R13, R13
+	JNZ          entry7false
+
+store7false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final7false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z8, 320(R12)
+	VMOVUPS Z9, 384(R12)
+	JMP     next7false
+
+final7false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled7false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z8, Z8
+	VMULPS Z1, Z9, Z9
+
+scaled7false:
+	TESTL       R11, R11
+	JZ          write7false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+	VFMADD231PS 320(R9), Z2, Z8
+	VFMADD231PS 384(R9), Z2, Z9
+
+write7false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z8, 320(R9)
+	VMOVUPS Z9, 384(R9)
+
+next7false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row7false
+
+done7false:
+	VZEROUPPER
+	RET
+
+rows7true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row7true:
+	TESTQ  AX, AX
+	JZ     done7true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried7true
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	JMP    summed7true
+
+carried7true:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+	VMOVUPS 320(R12), Z8
+	VMOVUPS 384(R12), Z9
+	VMOVUPS 448(R12), Z10
+
+summed7true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7true
+
+entry7true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X11
+	VMULSS       scale+104(FP), X11, X11
+	VBROADCASTSS X11, Z11
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z11, Z3
+	VFMADD231PS  64(R14), Z11, Z4
+	VFMADD231PS  128(R14), Z11, Z5
+	VFMADD231PS  192(R14), Z11, Z6
+	VFMADD231PS  256(R14), Z11, Z7
+	VFMADD231PS  320(R14), Z11, Z8
+	VFMADD231PS  384(R14), Z11, Z9
+	VMOVUPS.Z    448(R14), K1, Z12
+	VFMADD231PS  Z12, Z11, Z10
+	TESTQ        R13, R13
+	JNZ          entry7true
+
+store7true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final7true
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z8, 320(R12)
+	VMOVUPS Z9, 384(R12)
+	VMOVUPS Z10, 448(R12)
+	JMP     next7true
+
+final7true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled7true
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z8, Z8
+	VMULPS Z1, Z9, Z9
+	VMULPS Z1, Z10, Z10
+
+scaled7true:
+	TESTL       R11, R11
+	JZ          write7true
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+	VFMADD231PS 320(R9), Z2, Z8
+	VFMADD231PS 384(R9), Z2, Z9
+	VMOVUPS.Z   448(R9), K1, Z11
+	VFMADD231PS Z11, Z2, Z10
+
+write7true:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z8, 320(R9)
+	VMOVUPS Z9, 384(R9)
+	VMOVUPS Z10, K1, 448(R9)
+
+next7true:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row7true
+
+done7true:
+	VZEROUPPER
+	RET
+
+rows8false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Z1
+	VBROADCASTSS beta+100(FP), Z2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row8false:
+	TESTQ  AX, AX
+	JZ     done8false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried8false
+	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
+	JMP    summed8false
+
+carried8false:
+	VMOVUPS (R12), Z3
+	VMOVUPS 64(R12), Z4
+	VMOVUPS 128(R12), Z5
+	VMOVUPS 192(R12), Z6
+	VMOVUPS 256(R12), Z7
+	VMOVUPS 320(R12), Z8
+	VMOVUPS 384(R12), Z9
+	VMOVUPS 448(R12), Z10
+
+summed8false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store8false
+
+entry8false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X11
+	VMULSS       scale+104(FP), X11, X11
+	VBROADCASTSS X11, Z11
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Z11, Z3
+	VFMADD231PS  64(R14), Z11, Z4
+	VFMADD231PS  128(R14), Z11, Z5
+	VFMADD231PS  192(R14), Z11, Z6
+	VFMADD231PS  256(R14), Z11, Z7
+	VFMADD231PS  320(R14), Z11, Z8
+	VFMADD231PS  384(R14), Z11, Z9
+	VFMADD231PS  448(R14), Z11, Z10
+	TESTQ        R13, R13
+	JNZ          entry8false
+
+store8false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final8false
+	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z8, 320(R12)
+	VMOVUPS Z9, 384(R12)
+	VMOVUPS Z10, 448(R12)
+	JMP     next8false
+
+final8false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled8false
+	VMULPS Z1, Z3, Z3
+	VMULPS Z1, Z4, Z4
+	VMULPS Z1, Z5, Z5
+	VMULPS Z1, Z6, Z6
+	VMULPS Z1, Z7, Z7
+	VMULPS Z1, Z8, Z8
+	VMULPS Z1, Z9, Z9
+	VMULPS Z1, Z10, Z10
+
+scaled8false:
+	TESTL       R11, R11
+	JZ          write8false
+	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS 256(R9), Z2, Z7
+	VFMADD231PS 320(R9), Z2, Z8
+	VFMADD231PS 384(R9), Z2, Z9
+	VFMADD231PS 448(R9), Z2, Z10
+
+write8false:
+	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z8, 320(R9)
+	VMOVUPS Z9, 384(R9)
+	VMOVUPS Z10, 448(R9)
+
+next8false:
+	ADDQ $0x00000200, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row8false
+
+done8false:
+	VZEROUPPER
+	RET
+
 // func sgemmSparseAVX2(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
 // Requires: AVX, BMI, FMA3
 TEXT ·sgemmSparseAVX2(SB), NOSPLIT, $0-104
@@ -6917,6 +8860,1804 @@ write8false:
 	VMOVUPS Y7, 160(R9)
 	VMOVUPS Y8, 192(R9)
 	VMOVUPS Y9, 224(R9)
+
+next8false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row8false
+
+done8false:
+	VZEROUPPER
+	RET
+
+// func sgemmSparseU8AVX2(rows int, masks *uint64, stride int, a *byte, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32, scale float32)
+// Requires: AVX, AVX2, BMI, FMA3
+TEXT ·sgemmSparseU8AVX2(SB), NOSPLIT, $0-108
+	MOVQ    cols+88(FP), AX
+	MOVQ    AX, CX
+	SHRQ    $0x03, AX
+	ANDQ    $0x07, CX
+	LEAQ    tailMask<>+32(SB), DX
+	MOVQ    CX, BX
+	NEGQ    BX
+	VMOVDQU (DX)(BX*4), Y0
+	CMPQ    AX, $0x00
+	JNE     not0true
+	TESTQ   CX, CX
+	JNZ     rows0true
+
+not0true:
+	CMPQ  AX, $0x01
+	JNE   not1false
+	TESTQ CX, CX
+	JZ    rows1false
+
+not1false:
+	CMPQ  AX, $0x01
+	JNE   not1true
+	TESTQ CX, CX
+	JNZ   rows1true
+
+not1true:
+	CMPQ  AX, $0x02
+	JNE   not2false
+	TESTQ CX, CX
+	JZ    rows2false
+
+not2false:
+	CMPQ  AX, $0x02
+	JNE   not2true
+	TESTQ CX, CX
+	JNZ   rows2true
+
+not2true:
+	CMPQ  AX, $0x03
+	JNE   not3false
+	TESTQ CX, CX
+	JZ    rows3false
+
+not3false:
+	CMPQ  AX, $0x03
+	JNE   not3true
+	TESTQ CX, CX
+	JNZ   rows3true
+
+not3true:
+	CMPQ  AX, $0x04
+	JNE   not4false
+	TESTQ CX, CX
+	JZ    rows4false
+
+not4false:
+	CMPQ  AX, $0x04
+	JNE   not4true
+	TESTQ CX, CX
+	JNZ   rows4true
+
+not4true:
+	CMPQ  AX, $0x05
+	JNE   not5false
+	TESTQ CX, CX
+	JZ    rows5false
+
+not5false:
+	CMPQ  AX, $0x05
+	JNE   not5true
+	TESTQ CX, CX
+	JNZ   rows5true
+
+not5true:
+	CMPQ  AX, $0x06
+	JNE   not6false
+	TESTQ CX, CX
+	JZ    rows6false
+
+not6false:
+	CMPQ  AX, $0x06
+	JNE   not6true
+	TESTQ CX, CX
+	JNZ   rows6true
+
+not6true:
+	CMPQ  AX, $0x07
+	JNE   not7false
+	TESTQ CX, CX
+	JZ    rows7false
+
+not7false:
+	CMPQ  AX, $0x07
+	JNE   not7true
+	TESTQ CX, CX
+	JNZ   rows7true
+
+not7true:
+	CMPQ  AX, $0x08
+	JNE   not8false
+	TESTQ CX, CX
+	JZ    rows8false
+
+not8false:
+	VZEROUPPER
+	RET
+
+rows0true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row0true:
+	TESTQ  AX, AX
+	JZ     done0true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried0true
+	VXORPS Y4, Y4, Y4
+	JMP    summed0true
+
+carried0true:
+	VMOVUPS (R12), Y4
+
+summed0true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store0true
+
+entry0true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X5
+	VMULSS       scale+104(FP), X5, X5
+	VBROADCASTSS X5, Y5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VMASKMOVPS   (R14), Y0, Y6
+	VFMADD231PS  Y6, Y5, Y4
+	TESTQ        R13, R13
+	JNZ          entry0true
+
+store0true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final0true
+	VMOVUPS Y4, (R12)
+	JMP     next0true
+
+final0true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled0true
+	VMULPS Y2, Y4, Y4
+
+scaled0true:
+	TESTL       R11, R11
+	JZ          write0true
+	VMASKMOVPS  (R9), Y0, Y5
+	VFMADD231PS Y5, Y3, Y4
+
+write0true:
+	VMASKMOVPS Y4, Y0, (R9)
+
+next0true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row0true
+
+done0true:
+	VZEROUPPER
+	RET
+
+rows1false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row1false:
+	TESTQ  AX, AX
+	JZ     done1false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried1false
+	VXORPS Y3, Y3, Y3
+	JMP    summed1false
+
+carried1false:
+	VMOVUPS (R12), Y3
+
+summed1false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1false
+
+entry1false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X4
+	VMULSS       scale+104(FP), X4, X4
+	VBROADCASTSS X4, Y4
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y4, Y3
+	TESTQ        R13, R13
+	JNZ          entry1false
+
+store1false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final1false
+	VMOVUPS Y3, (R12)
+	JMP     next1false
+
+final1false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled1false
+	VMULPS Y1, Y3, Y3
+
+scaled1false:
+	TESTL       R11, R11
+	JZ          write1false
+	VFMADD231PS (R9), Y2, Y3
+
+write1false:
+	VMOVUPS Y3, (R9)
+
+next1false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row1false
+
+done1false:
+	VZEROUPPER
+	RET
+
+rows1true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row1true:
+	TESTQ  AX, AX
+	JZ     done1true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried1true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	JMP    summed1true
+
+carried1true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+
+summed1true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store1true
+
+entry1true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X6
+	VMULSS       scale+104(FP), X6, X6
+	VBROADCASTSS X6, Y6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y6, Y4
+	VMASKMOVPS   32(R14), Y0, Y7
+	VFMADD231PS  Y7, Y6, Y5
+	TESTQ        R13, R13
+	JNZ          entry1true
+
+store1true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final1true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	JMP     next1true
+
+final1true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled1true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+
+scaled1true:
+	TESTL       R11, R11
+	JZ          write1true
+	VFMADD231PS (R9), Y3, Y4
+	VMASKMOVPS  32(R9), Y0, Y6
+	VFMADD231PS Y6, Y3, Y5
+
+write1true:
+	VMOVUPS    Y4, (R9)
+	VMASKMOVPS Y5, Y0, 32(R9)
+
+next1true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row1true
+
+done1true:
+	VZEROUPPER
+	RET
+
+rows2false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row2false:
+	TESTQ  AX, AX
+	JZ     done2false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried2false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	JMP    summed2false
+
+carried2false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+
+summed2false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2false
+
+entry2false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X5
+	VMULSS       scale+104(FP), X5, X5
+	VBROADCASTSS X5, Y5
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y5, Y3
+	VFMADD231PS  32(R14), Y5, Y4
+	TESTQ        R13, R13
+	JNZ          entry2false
+
+store2false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final2false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	JMP     next2false
+
+final2false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled2false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+
+scaled2false:
+	TESTL       R11, R11
+	JZ          write2false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+
+write2false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+
+next2false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row2false
+
+done2false:
+	VZEROUPPER
+	RET
+
+rows2true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row2true:
+	TESTQ  AX, AX
+	JZ     done2true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried2true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	JMP    summed2true
+
+carried2true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+
+summed2true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store2true
+
+entry2true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X7
+	VMULSS       scale+104(FP), X7, X7
+	VBROADCASTSS X7, Y7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y7, Y4
+	VFMADD231PS  32(R14), Y7, Y5
+	VMASKMOVPS   64(R14), Y0, Y8
+	VFMADD231PS  Y8, Y7, Y6
+	TESTQ        R13, R13
+	JNZ          entry2true
+
+store2true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final2true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	JMP     next2true
+
+final2true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled2true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+
+scaled2true:
+	TESTL       R11, R11
+	JZ          write2true
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VMASKMOVPS  64(R9), Y0, Y7
+	VFMADD231PS Y7, Y3, Y6
+
+write2true:
+	VMOVUPS    Y4, (R9)
+	VMOVUPS    Y5, 32(R9)
+	VMASKMOVPS Y6, Y0, 64(R9)
+
+next2true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row2true
+
+done2true:
+	VZEROUPPER
+	RET
+
+rows3false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row3false:
+	TESTQ  AX, AX
+	JZ     done3false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried3false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	JMP    summed3false
+
+carried3false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+
+summed3false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3false
+
+entry3false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X6
+	VMULSS       scale+104(FP), X6, X6
+	VBROADCASTSS X6, Y6
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y6, Y3
+	VFMADD231PS  32(R14), Y6, Y4
+	VFMADD231PS  64(R14), Y6, Y5
+	TESTQ        R13, R13
+	JNZ          entry3false
+
+store3false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final3false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	JMP     next3false
+
+final3false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled3false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+
+scaled3false:
+	TESTL       R11, R11
+	JZ          write3false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+
+write3false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y5, 64(R9)
+
+next3false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row3false
+
+done3false:
+	VZEROUPPER
+	RET
+
+rows3true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row3true:
+	TESTQ  AX, AX
+	JZ     done3true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried3true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP    summed3true
+
+carried3true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+
+summed3true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store3true
+
+entry3true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X8
+	VMULSS       scale+104(FP), X8, X8
+	VBROADCASTSS X8, Y8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y8, Y4
+	VFMADD231PS  32(R14), Y8, Y5
+	VFMADD231PS  64(R14), Y8, Y6
+	VMASKMOVPS   96(R14), Y0, Y9
+	VFMADD231PS  Y9, Y8, Y7
+	TESTQ        R13, R13
+	JNZ          entry3true
+
+store3true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final3true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	JMP     next3true
+
+final3true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled3true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+
+scaled3true:
+	TESTL       R11, R11
+	JZ          write3true
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VMASKMOVPS  96(R9), Y0, Y8
+	VFMADD231PS Y8, Y3, Y7
+
+write3true:
+	VMOVUPS    Y4, (R9)
+	VMOVUPS    Y5, 32(R9)
+	VMOVUPS    Y6, 64(R9)
+	VMASKMOVPS Y7, Y0, 96(R9)
+
+next3true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row3true
+
+done3true:
+	VZEROUPPER
+	RET
+
+rows4false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row4false:
+	TESTQ  AX, AX
+	JZ     done4false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried4false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	JMP    summed4false
+
+carried4false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+
+summed4false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4false
+
+entry4false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X7
+	VMULSS       scale+104(FP), X7, X7
+	VBROADCASTSS X7, Y7
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y7, Y3
+	VFMADD231PS  32(R14), Y7, Y4
+	VFMADD231PS  64(R14), Y7, Y5
+	VFMADD231PS  96(R14), Y7, Y6
+	TESTQ        R13, R13
+	JNZ          entry4false
+
+store4false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final4false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	JMP     next4false
+
+final4false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled4false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+	VMULPS Y1, Y6, Y6
+
+scaled4false:
+	TESTL       R11, R11
+	JZ          write4false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+
+write4false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y5, 64(R9)
+	VMOVUPS Y6, 96(R9)
+
+next4false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row4false
+
+done4false:
+	VZEROUPPER
+	RET
+
+rows4true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row4true:
+	TESTQ  AX, AX
+	JZ     done4true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried4true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	JMP    summed4true
+
+carried4true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+
+summed4true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store4true
+
+entry4true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X9
+	VMULSS       scale+104(FP), X9, X9
+	VBROADCASTSS X9, Y9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y9, Y4
+	VFMADD231PS  32(R14), Y9, Y5
+	VFMADD231PS  64(R14), Y9, Y6
+	VFMADD231PS  96(R14), Y9, Y7
+	VMASKMOVPS   128(R14), Y0, Y10
+	VFMADD231PS  Y10, Y9, Y8
+	TESTQ        R13, R13
+	JNZ          entry4true
+
+store4true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final4true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	JMP     next4true
+
+final4true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled4true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+
+scaled4true:
+	TESTL       R11, R11
+	JZ          write4true
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VMASKMOVPS  128(R9), Y0, Y9
+	VFMADD231PS Y9, Y3, Y8
+
+write4true:
+	VMOVUPS    Y4, (R9)
+	VMOVUPS    Y5, 32(R9)
+	VMOVUPS    Y6, 64(R9)
+	VMOVUPS    Y7, 96(R9)
+	VMASKMOVPS Y8, Y0, 128(R9)
+
+next4true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row4true
+
+done4true:
+	VZEROUPPER
+	RET
+
+rows5false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row5false:
+	TESTQ  AX, AX
+	JZ     done5false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried5false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	JMP    summed5false
+
+carried5false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+
+summed5false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5false
+
+entry5false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X8
+	VMULSS       scale+104(FP), X8, X8
+	VBROADCASTSS X8, Y8
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y8, Y3
+	VFMADD231PS  32(R14), Y8, Y4
+	VFMADD231PS  64(R14), Y8, Y5
+	VFMADD231PS  96(R14), Y8, Y6
+	VFMADD231PS  128(R14), Y8, Y7
+	TESTQ        R13, R13
+	JNZ          entry5false
+
+store5false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final5false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	JMP     next5false
+
+final5false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled5false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+	VMULPS Y1, Y6, Y6
+	VMULPS Y1, Y7, Y7
+
+scaled5false:
+	TESTL       R11, R11
+	JZ          write5false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+
+write5false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y5, 64(R9)
+	VMOVUPS Y6, 96(R9)
+	VMOVUPS Y7, 128(R9)
+
+next5false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row5false
+
+done5false:
+	VZEROUPPER
+	RET
+
+rows5true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row5true:
+	TESTQ  AX, AX
+	JZ     done5true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried5true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	JMP    summed5true
+
+carried5true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+	VMOVUPS 160(R12), Y9
+
+summed5true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store5true
+
+entry5true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X10
+	VMULSS       scale+104(FP), X10, X10
+	VBROADCASTSS X10, Y10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y10, Y4
+	VFMADD231PS  32(R14), Y10, Y5
+	VFMADD231PS  64(R14), Y10, Y6
+	VFMADD231PS  96(R14), Y10, Y7
+	VFMADD231PS  128(R14), Y10, Y8
+	VMASKMOVPS   160(R14), Y0, Y11
+	VFMADD231PS  Y11, Y10, Y9
+	TESTQ        R13, R13
+	JNZ          entry5true
+
+store5true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final5true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y9, 160(R12)
+	JMP     next5true
+
+final5true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled5true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+	VMULPS Y2, Y9, Y9
+
+scaled5true:
+	TESTL       R11, R11
+	JZ          write5true
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
+	VMASKMOVPS  160(R9), Y0, Y10
+	VFMADD231PS Y10, Y3, Y9
+
+write5true:
+	VMOVUPS    Y4, (R9)
+	VMOVUPS    Y5, 32(R9)
+	VMOVUPS    Y6, 64(R9)
+	VMOVUPS    Y7, 96(R9)
+	VMOVUPS    Y8, 128(R9)
+	VMASKMOVPS Y9, Y0, 160(R9)
+
+next5true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row5true
+
+done5true:
+	VZEROUPPER
+	RET
+
+rows6false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row6false:
+	TESTQ  AX, AX
+	JZ     done6false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried6false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	JMP    summed6false
+
+carried6false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+	VMOVUPS 160(R12), Y8
+
+summed6false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6false
+
+entry6false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X9
+	VMULSS       scale+104(FP), X9, X9
+	VBROADCASTSS X9, Y9
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y9, Y3
+	VFMADD231PS  32(R14), Y9, Y4
+	VFMADD231PS  64(R14), Y9, Y5
+	VFMADD231PS  96(R14), Y9, Y6
+	VFMADD231PS  128(R14), Y9, Y7
+	VFMADD231PS  160(R14), Y9, Y8
+	TESTQ        R13, R13
+	JNZ          entry6false
+
+store6false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final6false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y8, 160(R12)
+	JMP     next6false
+
+final6false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled6false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+	VMULPS Y1, Y6, Y6
+	VMULPS Y1, Y7, Y7
+	VMULPS Y1, Y8, Y8
+
+scaled6false:
+	TESTL       R11, R11
+	JZ          write6false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+	VFMADD231PS 160(R9), Y2, Y8
+
+write6false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y5, 64(R9)
+	VMOVUPS Y6, 96(R9)
+	VMOVUPS Y7, 128(R9)
+	VMOVUPS Y8, 160(R9)
+
+next6false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row6false
+
+done6false:
+	VZEROUPPER
+	RET
+
+rows6true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row6true:
+	TESTQ  AX, AX
+	JZ     done6true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried6true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	JMP    summed6true
+
+carried6true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+	VMOVUPS 160(R12), Y9
+	VMOVUPS 192(R12), Y10
+
+summed6true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store6true
+
+entry6true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X11
+	VMULSS       scale+104(FP), X11, X11
+	VBROADCASTSS X11, Y11
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y11, Y4
+	VFMADD231PS  32(R14), Y11, Y5
+	VFMADD231PS  64(R14), Y11, Y6
+	VFMADD231PS  96(R14), Y11, Y7
+	VFMADD231PS  128(R14), Y11, Y8
+	VFMADD231PS  160(R14), Y11, Y9
+	VMASKMOVPS   192(R14), Y0, Y12
+	VFMADD231PS  Y12, Y11, Y10
+	TESTQ        R13, R13
+	JNZ          entry6true
+
+store6true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final6true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y9, 160(R12)
+	VMOVUPS Y10, 192(R12)
+	JMP     next6true
+
+final6true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled6true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+	VMULPS Y2, Y9, Y9
+	VMULPS Y2, Y10, Y10
+
+scaled6true:
+	TESTL       R11, R11
+	JZ          write6true
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
+	VFMADD231PS 160(R9), Y3, Y9
+	VMASKMOVPS  192(R9), Y0, Y11
+	VFMADD231PS Y11, Y3, Y10
+
+write6true:
+	VMOVUPS    Y4, (R9)
+	VMOVUPS    Y5, 32(R9)
+	VMOVUPS    Y6, 64(R9)
+	VMOVUPS    Y7, 96(R9)
+	VMOVUPS    Y8, 128(R9)
+	VMOVUPS    Y9, 160(R9)
+	VMASKMOVPS Y10, Y0, 192(R9)
+
+next6true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row6true
+
+done6true:
+	VZEROUPPER
+	RET
+
+rows7false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row7false:
+	TESTQ  AX, AX
+	JZ     done7false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried7false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	JMP    summed7false
+
+carried7false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+	VMOVUPS 160(R12), Y8
+	VMOVUPS 192(R12), Y9
+
+summed7false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7false
+
+entry7false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X10
+	VMULSS       scale+104(FP), X10, X10
+	VBROADCASTSS X10, Y10
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y10, Y3
+	VFMADD231PS  32(R14), Y10, Y4
+	VFMADD231PS  64(R14), Y10, Y5
+	VFMADD231PS  96(R14), Y10, Y6
+	VFMADD231PS  128(R14), Y10, Y7
+	VFMADD231PS  160(R14), Y10, Y8
+	VFMADD231PS  192(R14), Y10, Y9
+	TESTQ        R13, R13
+	JNZ          entry7false
+
+store7false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final7false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y8, 160(R12)
+	VMOVUPS Y9, 192(R12)
+	JMP     next7false
+
+final7false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled7false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+	VMULPS Y1, Y6, Y6
+	VMULPS Y1, Y7, Y7
+	VMULPS Y1, Y8, Y8
+	VMULPS Y1, Y9, Y9
+
+scaled7false:
+	TESTL       R11, R11
+	JZ          write7false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+	VFMADD231PS 160(R9), Y2, Y8
+	VFMADD231PS 192(R9), Y2, Y9
+
+write7false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y5, 64(R9)
+	VMOVUPS Y6, 96(R9)
+	VMOVUPS Y7, 128(R9)
+	VMOVUPS Y8, 160(R9)
+	VMOVUPS Y9, 192(R9)
+
+next7false:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row7false
+
+done7false:
+	VZEROUPPER
+	RET
+
+rows7true:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X1, X1, X1
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row7true:
+	TESTQ  AX, AX
+	JZ     done7true
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried7true
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	JMP    summed7true
+
+carried7true:
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+	VMOVUPS 160(R12), Y9
+	VMOVUPS 192(R12), Y10
+	VMOVUPS 224(R12), Y11
+
+summed7true:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store7true
+
+entry7true:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X1, X12
+	VMULSS       scale+104(FP), X12, X12
+	VBROADCASTSS X12, Y12
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y12, Y4
+	VFMADD231PS  32(R14), Y12, Y5
+	VFMADD231PS  64(R14), Y12, Y6
+	VFMADD231PS  96(R14), Y12, Y7
+	VFMADD231PS  128(R14), Y12, Y8
+	VFMADD231PS  160(R14), Y12, Y9
+	VFMADD231PS  192(R14), Y12, Y10
+	VMASKMOVPS   224(R14), Y0, Y13
+	VFMADD231PS  Y13, Y12, Y11
+	TESTQ        R13, R13
+	JNZ          entry7true
+
+store7true:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final7true
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y9, 160(R12)
+	VMOVUPS Y10, 192(R12)
+	VMOVUPS Y11, 224(R12)
+	JMP     next7true
+
+final7true:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled7true
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+	VMULPS Y2, Y9, Y9
+	VMULPS Y2, Y10, Y10
+	VMULPS Y2, Y11, Y11
+
+scaled7true:
+	TESTL       R11, R11
+	JZ          write7true
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
+	VFMADD231PS 160(R9), Y3, Y9
+	VFMADD231PS 192(R9), Y3, Y10
+	VMASKMOVPS  224(R9), Y0, Y12
+	VFMADD231PS Y12, Y3, Y11
+
+write7true:
+	VMOVUPS    Y4, (R9)
+	VMOVUPS    Y5, 32(R9)
+	VMOVUPS    Y6, 64(R9)
+	VMOVUPS    Y7, 96(R9)
+	VMOVUPS    Y8, 128(R9)
+	VMOVUPS    Y9, 160(R9)
+	VMOVUPS    Y10, 192(R9)
+	VMASKMOVPS Y11, Y0, 224(R9)
+
+next7true:
+	ADDQ $0x00000100, R12
+	ADDQ DX, CX
+	ADDQ SI, BX
+	ADDQ R10, R9
+	DECQ AX
+	JMP  row7true
+
+done7true:
+	VZEROUPPER
+	RET
+
+rows8false:
+	MOVQ         rows+0(FP), AX
+	MOVQ         masks+8(FP), CX
+	MOVQ         stride+16(FP), DX
+	SHLQ         $0x03, DX
+	MOVQ         a+24(FP), BX
+	MOVQ         lda+32(FP), SI
+	VXORPS       X0, X0, X0
+	MOVQ         b+40(FP), DI
+	MOVQ         ldb+48(FP), R8
+	SHLQ         $0x02, R8
+	MOVQ         c+72(FP), R9
+	MOVQ         ldc+80(FP), R10
+	SHLQ         $0x02, R10
+	VBROADCASTSS alpha+96(FP), Y1
+	VBROADCASTSS beta+100(FP), Y2
+	MOVL         beta+100(FP), R11
+	SHLL         $0x01, R11
+	MOVQ         sums+56(FP), R12
+
+row8false:
+	TESTQ  AX, AX
+	JZ     done8false
+	TESTQ  $0x00000001, carry+64(FP)
+	JNZ    carried8false
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+	JMP    summed8false
+
+carried8false:
+	VMOVUPS (R12), Y3
+	VMOVUPS 32(R12), Y4
+	VMOVUPS 64(R12), Y5
+	VMOVUPS 96(R12), Y6
+	VMOVUPS 128(R12), Y7
+	VMOVUPS 160(R12), Y8
+	VMOVUPS 192(R12), Y9
+	VMOVUPS 224(R12), Y10
+
+summed8false:
+	MOVQ  (CX), R13
+	TESTQ R13, R13
+	JZ    store8false
+
+entry8false:
+	TZCNTQ       R13, R14
+	BLSRQ        R13, R13
+	MOVBLZX      (BX)(R14*1), R15
+	VCVTSI2SSL   R15, X0, X11
+	VMULSS       scale+104(FP), X11, X11
+	VBROADCASTSS X11, Y11
+	IMULQ        R8, R14
+	ADDQ         DI, R14
+	VFMADD231PS  (R14), Y11, Y3
+	VFMADD231PS  32(R14), Y11, Y4
+	VFMADD231PS  64(R14), Y11, Y5
+	VFMADD231PS  96(R14), Y11, Y6
+	VFMADD231PS  128(R14), Y11, Y7
+	VFMADD231PS  160(R14), Y11, Y8
+	VFMADD231PS  192(R14), Y11, Y9
+	VFMADD231PS  224(R14), Y11, Y10
+	TESTQ        R13, R13
+	JNZ          entry8false
+
+store8false:
+	TESTQ   $0x00000002, carry+64(FP)
+	JZ      final8false
+	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y8, 160(R12)
+	VMOVUPS Y9, 192(R12)
+	VMOVUPS Y10, 224(R12)
+	JMP     next8false
+
+final8false:
+	CMPL   alpha+96(FP), $0x3f800000
+	JE     scaled8false
+	VMULPS Y1, Y3, Y3
+	VMULPS Y1, Y4, Y4
+	VMULPS Y1, Y5, Y5
+	VMULPS Y1, Y6, Y6
+	VMULPS Y1, Y7, Y7
+	VMULPS Y1, Y8, Y8
+	VMULPS Y1, Y9, Y9
+	VMULPS Y1, Y10, Y10
+
+scaled8false:
+	TESTL       R11, R11
+	JZ          write8false
+	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS 128(R9), Y2, Y7
+	VFMADD231PS 160(R9), Y2, Y8
+	VFMADD231PS 192(R9), Y2, Y9
+	VFMADD231PS 224(R9), Y2, Y10
+
+write8false:
+	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y5, 64(R9)
+	VMOVUPS Y6, 96(R9)
+	VMOVUPS Y7, 128(R9)
+	VMOVUPS Y8, 160(R9)
+	VMOVUPS Y9, 192(R9)
+	VMOVUPS Y10, 224(R9)
 
 next8false:
 	ADDQ $0x00000100, R12

@@ -7,8 +7,9 @@ package kernels
 // multiply-add. Each element of C is summed in the same order with either tile.
 var genericGemm = &gemmConfig{mr: 2, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
 	pack: packSliverGeneric, transpose: transposeGeneric,
-	sparse: sparseKernels{finite: finiteRowsGeneric, masks: sparseMasksGeneric, multiply: sgemmSparseGeneric,
-		width: sparseWidthGeneric}}
+	sparse: sparseKernels{finite: finiteRowsGeneric, masks: sparseMasksGeneric[float32], multiply: sgemmSparseGeneric,
+		width: sparseWidthGeneric, masksU8: sparseMasksGeneric[byte], multiplyU8: sgemmSparseU8Generic,
+		transposeU8: transposeBytesGeneric}}
 
 // sgemmKernelGeneric is the gemmKernel contract in plain Go, for 2 x 4 tiles.
 func sgemmKernelGeneric(tiles, k int, a []float32, aNext, aStride int, b []float32,

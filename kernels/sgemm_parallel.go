@@ -193,9 +193,14 @@ func (j *gemmJob) block(part int) gemmProblem {
 	lo, hi := span(part/j.colParts, j.rowParts, p.m, rowTile)
 	p.m = hi - lo
 	p.c = p.c[lo*p.ldc:]
-	if p.transA {
+	switch {
+	case p.a8 != nil && p.transA:
+		p.a8 = p.a8[lo:]
+	case p.a8 != nil:
+		p.a8 = p.a8[lo*p.lda:]
+	case p.transA:
 		p.a = p.a[lo:]
-	} else {
+	default:
 		p.a = p.a[lo*p.lda:]
 	}
 	lo, hi = span(part%j.colParts, j.colParts, p.n, j.cfg.nr)

@@ -43,10 +43,19 @@ type sparseKernels struct {
 	// with beta == 0 not reading C.
 	multiply sparseMultiply
 	width    int // columns of C per multiply call
+
+	// masksU8, multiplyU8 and transposeU8 are masks, multiply and the transposing pack for
+	// an A of bytes (SgemmBytes): multiplyU8 takes each nonzero as float32(byte) * scale.
+	masksU8     func(rows, k int, a []byte, lda int, masks []uint64, stride int)
+	multiplyU8  sparseMultiplyU8
+	transposeU8 func(dst []byte, ldd int, src []byte, lds, rows, cols int)
 }
 
 type sparseMultiply func(rows int, masks []uint64, stride int, a []float32, lda int, b []float32, ldb, steps int,
 	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta float32)
+
+type sparseMultiplyU8 func(rows int, masks []uint64, stride int, a []byte, lda int, b []float32, ldb, steps int,
+	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta, scale float32)
 
 // The bits of multiply's carry argument.
 const (
@@ -98,6 +107,14 @@ func sparseDensity(p *gemmProblem) float64 {
 	step := cols / sc
 	nonzero := uint32(0)
 	for i := 0; i < sr; i++ {
+		if p.a8 != nil {
+			row := p.a8[i*rows/sr*p.lda:][:cols]
+			for j := 0; j < sc; j++ {
+				u := uint32(row[j*step])
+				nonzero += (u | -u) >> 31
+			}
+			continue
+		}
 		row := p.a[i*rows/sr*p.lda:][:cols]
 		for j := 0; j < sc; j++ {
 			// Without a branch, which A's scattered zeros would mispredict: u is 0 for
@@ -130,21 +147,34 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, check che
 		runs := ceilDiv(kc, sparseSteps)
 		for ic := 0; ic < p.m; ic += g.mc {
 			mc := min(g.mc, p.m-ic)
-			var rows []float32 // op(A)[ic:ic+mc, pc:pc+kc], with row stride ld
+			// op(A)[ic:ic+mc, pc:pc+kc], with row stride ld: rows, or rows8 for bytes
+			var rows []float32
+			var rows8 []byte
 			ld := p.lda
-			if p.transA {
+			switch {
+			case p.transA && p.a8 != nil:
+				buf.a8 = grow(buf.a8, mc*kc)
+				s.transposeU8(buf.a8, kc, p.a8[pc*p.lda+ic:], p.lda, kc, mc)
+				rows8, ld = buf.a8, kc
+			case p.transA:
 				// op(A)[ic+i][pc+q] is A[(pc+q)*lda+ic+i]: transpose the block, so that
 				// its rows are contiguous, with the packer (mc steps of kc floats).
 				buf.a = grow(buf.a, mc*kc)
 				g.pack(buf.a, p.a[pc*p.lda+ic:], p.lda, mc, kc, kc, false)
 				rows, ld = buf.a, kc
-			} else {
+			case p.a8 != nil:
+				rows8 = p.a8[ic*p.lda+pc:]
+			default:
 				rows = p.a[ic*p.lda+pc:]
 			}
 			// Row i's mask of run u is buf.masks[i*runs+u].
 			buf.masks = grow(buf.masks, mc*runs)
 			buf.sums = grow(buf.sums, mc*s.width)
-			s.masks(mc, kc, rows, ld, buf.masks, runs)
+			if rows8 != nil {
+				s.masksU8(mc, kc, rows8, ld, buf.masks, runs)
+			} else {
+				s.masks(mc, kc, rows, ld, buf.masks, runs)
+			}
 			for jc := 0; jc < p.n; jc += s.width {
 				for u := 0; u < runs; u++ {
 					q := u * sparseSteps
@@ -163,8 +193,13 @@ func gemmSparseSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers, check che
 					if u < runs-1 {
 						carry |= carryOut
 					}
-					s.multiply(mc, buf.masks[u:], runs, rows[q:], ld, b, p.ldb, steps,
-						buf.sums, carry, p.c[ic*p.ldc+jc:], p.ldc, cols, p.alpha, beta)
+					if rows8 != nil {
+						s.multiplyU8(mc, buf.masks[u:], runs, rows8[q:], ld, b, p.ldb, steps,
+							buf.sums, carry, p.c[ic*p.ldc+jc:], p.ldc, cols, p.alpha, beta, p.scale)
+					} else {
+						s.multiply(mc, buf.masks[u:], runs, rows[q:], ld, b, p.ldb, steps,
+							buf.sums, carry, p.c[ic*p.ldc+jc:], p.ldc, cols, p.alpha, beta)
+					}
 				}
 			}
 		}
@@ -191,8 +226,8 @@ func finiteRowsGeneric(rows, cols int, b []float32, ld int) bool {
 	return true
 }
 
-// sparseMasksGeneric is sparseKernels.masks in plain Go.
-func sparseMasksGeneric(rows, k int, a []float32, lda int, masks []uint64, stride int) {
+// sparseMasksGeneric is sparseKernels.masks (E float32) and masksU8 (E byte) in plain Go.
+func sparseMasksGeneric[E float32 | byte](rows, k int, a []E, lda int, masks []uint64, stride int) {
 	for r := 0; r < rows; r++ {
 		row := a[r*lda : r*lda+k]
 		for u := 0; u*sparseSteps < k; u++ {
@@ -214,53 +249,85 @@ func sgemmSparseGeneric(rows int, masks []uint64, stride int, a []float32, lda i
 	var qs [sparseSteps]int // a row's nonzeros: offsets in b, values
 	var vs [sparseSteps]float32
 	for r := 0; r < rows; r++ {
-		acc := sums[r*sparseWidthGeneric:][:cols]
-		if carry&carryIn == 0 {
-			clear(acc)
-		}
-		// The row's nonzeros, found once, then eight columns at a time in local sums, which
-		// the compiler keeps in registers through the loop over them, then the rest one by one.
-		row := a[r*lda:][:steps]
-		n := 0
+		row, n := a[r*lda:][:steps], 0
 		for m := masks[r*stride]; m != 0; m &= m - 1 {
 			q := bits.TrailingZeros64(m)
 			qs[n], vs[n] = q*ldb, row[q]
 			n++
 		}
-		j := 0
-		for ; j+8 <= cols; j += 8 {
-			s := (*[8]float32)(acc[j:])
-			s0, s1, s2, s3, s4, s5, s6, s7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
-			for t, v := range vs[:n] {
-				x := (*[8]float32)(b[qs[t]+j:])
-				s0 += v * x[0]
-				s1 += v * x[1]
-				s2 += v * x[2]
-				s3 += v * x[3]
-				s4 += v * x[4]
-				s5 += v * x[5]
-				s6 += v * x[6]
-				s7 += v * x[7]
-			}
-			s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] = s0, s1, s2, s3, s4, s5, s6, s7
+		sparseRowGeneric(qs[:n], vs[:n], b, sums[r*sparseWidthGeneric:][:cols], carry, c[r*ldc:][:cols], alpha, beta)
+	}
+}
+
+// sgemmSparseU8Generic is sparseKernels.multiplyU8 in plain Go: sgemmSparseGeneric with
+// each nonzero of A made a float as BytesToFloat32 makes it.
+func sgemmSparseU8Generic(rows int, masks []uint64, stride int, a []byte, lda int, b []float32, ldb, steps int,
+	sums []float32, carry int, c []float32, ldc, cols int, alpha, beta, scale float32) {
+	var qs [sparseSteps]int
+	var vs [sparseSteps]float32
+	for r := 0; r < rows; r++ {
+		row, n := a[r*lda:][:steps], 0
+		for m := masks[r*stride]; m != 0; m &= m - 1 {
+			q := bits.TrailingZeros64(m)
+			qs[n], vs[n] = q*ldb, float32(row[q])*scale
+			n++
 		}
-		for ; j < cols; j++ {
-			sum := acc[j]
-			for t, v := range vs[:n] {
-				sum += v * b[qs[t]+j]
-			}
-			acc[j] = sum
+		sparseRowGeneric(qs[:n], vs[:n], b, sums[r*sparseWidthGeneric:][:cols], carry, c[r*ldc:][:cols], alpha, beta)
+	}
+}
+
+// sparseRowGeneric computes one row of sgemmSparseGeneric from its nonzeros: vs[t] times row
+// qs[t] of b (an offset), added to acc, the row's sums, in order; then acc is left for the
+// next run (carryOut) or written back to out.
+func sparseRowGeneric(qs []int, vs []float32, b []float32, acc []float32, carry int, out []float32, alpha, beta float32) {
+	cols := len(acc)
+	if carry&carryIn == 0 {
+		clear(acc)
+	}
+	// Eight columns at a time in local sums, which the compiler keeps in registers through
+	// the loop over the nonzeros, then the rest one by one.
+	j := 0
+	for ; j+8 <= cols; j += 8 {
+		s := (*[8]float32)(acc[j:])
+		s0, s1, s2, s3, s4, s5, s6, s7 := s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7]
+		for t, v := range vs {
+			x := (*[8]float32)(b[qs[t]+j:])
+			s0 += v * x[0]
+			s1 += v * x[1]
+			s2 += v * x[2]
+			s3 += v * x[3]
+			s4 += v * x[4]
+			s5 += v * x[5]
+			s6 += v * x[6]
+			s7 += v * x[7]
 		}
-		if carry&carryOut != 0 {
-			continue
+		s[0], s[1], s[2], s[3], s[4], s[5], s[6], s[7] = s0, s1, s2, s3, s4, s5, s6, s7
+	}
+	for ; j < cols; j++ {
+		sum := acc[j]
+		for t, v := range vs {
+			sum += v * b[qs[t]+j]
 		}
-		out := c[r*ldc:][:cols]
-		for j := range out {
-			if beta == 0 {
-				out[j] = alpha * acc[j]
-			} else {
-				out[j] = alpha*acc[j] + beta*out[j]
-			}
+		acc[j] = sum
+	}
+	if carry&carryOut != 0 {
+		return
+	}
+	for j := range out {
+		if beta == 0 {
+			out[j] = alpha * acc[j]
+		} else {
+			out[j] = alpha*acc[j] + beta*out[j]
+		}
+	}
+}
+
+// transposeBytesGeneric is sparseKernels.transposeU8 in plain Go: dst[j*ldd+i] =
+// src[i*lds+j] for i < rows, j < cols.
+func transposeBytesGeneric(dst []byte, ldd int, src []byte, lds, rows, cols int) {
+	for i := 0; i < rows; i++ {
+		for j, v := range src[i*lds : i*lds+cols] {
+			dst[j*ldd+i] = v
 		}
 	}
 }

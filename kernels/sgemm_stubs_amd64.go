@@ -60,6 +60,16 @@ func packTranspose8AVX2(dst *float32, w int, src *float32, ld int, kc int)
 //go:noescape
 func sparseMasksAVX2(rows int, k int, a *float32, lda int, masks *uint64, stride int)
 
+// marks the nonzeros of rows rows of bytes A[rows x k], 64 columns to a mask: see sparseMasksU8Generic
+//
+//go:noescape
+func sparseMasksU8AVX2(rows int, k int, a *byte, lda int, masks *uint64, stride int)
+
+// dst[j*ldd+i] = src[i*lds+j] for i < rows, j < cols, both multiples of 8: see transposeBytesGeneric
+//
+//go:noescape
+func transposeBytesAVX2(dst *byte, ldd int, src *byte, lds int, rows int, cols int)
+
 // reports whether B[rows x cols] holds no Inf or NaN: see finiteRowsGeneric
 //
 //go:noescape
@@ -70,7 +80,17 @@ func finiteRowsAVX2(rows int, cols int, b *float32, ld int) bool
 //go:noescape
 func sgemmSparseAVX512(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
 
+// rows rows of C[rows x cols] = alpha * scale*A (A bytes) * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= 128: see sgemmSparseU8Generic
+//
+//go:noescape
+func sgemmSparseU8AVX512(rows int, masks *uint64, stride int, a *byte, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32, scale float32)
+
 // rows rows of C[rows x cols] = alpha * A * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= 64: see sgemmSparseGeneric
 //
 //go:noescape
 func sgemmSparseAVX2(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32)
+
+// rows rows of C[rows x cols] = alpha * scale*A (A bytes) * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= 64: see sgemmSparseU8Generic
+//
+//go:noescape
+func sgemmSparseU8AVX2(rows int, masks *uint64, stride int, a *byte, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc int, cols int, alpha float32, beta float32, scale float32)

@@ -26,9 +26,12 @@ func main() {
 		packTranspose(rows)
 	}
 	sparseMasks()
+	sparseMasksU8()
+	transposeBytes()
 	finiteRows()
 	for _, t := range simd.Tiers {
-		sparseKernel(t)
+		sparseKernel(t, false)
+		sparseKernel(t, true)
 	}
 	Generate()
 	simd.CheckOutput()

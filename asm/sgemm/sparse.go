@@ -133,6 +133,217 @@ func sparseMasks() {
 	RET()
 }
 
+// sparseMasksU8 emits sparseMasksU8AVX2, sparseMasks for rows of bytes (lda in bytes):
+//
+//	for r := 0; r < rows; r++ {
+//		for u := 0; u*64 < k; u++ {
+//			m := uint64(0)
+//			for q := u*64; q < min(k, u*64+64); q++ { if a[r*lda+q] != 0 { m |= 1 << (q-u*64) } }
+//			masks[r*stride+u] = m
+//		}
+//	}
+//
+// A byte compare with zero and a byte move-mask give 32 bits at a time, inverted; a last run
+// of fewer than 64 bytes goes 16 at a time, then byte by byte, so that nothing past the row
+// is read. 256-bit AVX2 only: the AVX-512 tier calls it too.
+func sparseMasksU8() {
+	TEXT("sparseMasksU8AVX2", NOSPLIT, "func(rows, k int, a *byte, lda int, masks *uint64, stride int)")
+	Pragma("noescape")
+	Doc("marks the nonzeros of rows rows of bytes A[rows x k], 64 columns to a mask: see sparseMasksU8Generic")
+	rows := simd.LoadGP(Param("rows"))
+	a := simd.LoadGP(Param("a"))
+	lda := simd.LoadGP(Param("lda"))
+	masks := simd.LoadGP(Param("masks"))
+	stride := simd.LoadGP(Param("stride"))
+	SHLQ(U8(3), stride)
+	zero := YMM()
+	VPXOR(zero, zero, zero)
+
+	// zeroBits sets the low bits of a new register to the lanes of v (32 or 16 bytes) that
+	// are zero.
+	zeroBits := func(v Op, wide bool) GPVirtual {
+		eq := XMM()
+		z := zero.AsX()
+		if wide {
+			eq, z = YMM(), zero
+		}
+		VPCMPEQB(v, z, eq)
+		b := GP64()
+		VPMOVMSKB(eq, b.As32())
+		return b
+	}
+
+	Label("row")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	p, out, left := GP64(), GP64(), GP64()
+	MOVQ(a, p)
+	MOVQ(masks, out)
+	Load(Param("k"), left)
+
+	Label("run")
+	CMPQ(left, U8(64))
+	JB(LabelRef("part"))
+	lo := zeroBits(Mem{Base: p}, true)
+	hi := zeroBits(Mem{Base: p}.Offset(32), true)
+	SHLQ(U8(32), hi)
+	ORQ(hi, lo)
+	NOTQ(lo)
+	MOVQ(lo, Mem{Base: out})
+	ADDQ(U8(8), out)
+	ADDQ(U8(64), p)
+	SUBQ(U8(64), left)
+	JMP(LabelRef("run"))
+
+	Label("part")
+	TESTQ(left, left)
+	JZ(LabelRef("next"))
+	m, shift := GP64(), GP64()
+	XORQ(m, m)
+	XORQ(shift, shift)
+	Label("chunk")
+	CMPQ(left, U8(16))
+	JB(LabelRef("byte"))
+	b := zeroBits(Mem{Base: p}, false)
+	XORQ(U32(0xffff), b)
+	SHLXQ(shift, b, b)
+	ORQ(b, m)
+	ADDQ(U8(16), shift)
+	ADDQ(U8(16), p)
+	SUBQ(U8(16), left)
+	JMP(LabelRef("chunk"))
+	Label("byte")
+	TESTQ(left, left)
+	JZ(LabelRef("store"))
+	x := GP32()
+	MOVBLZX(Mem{Base: p}, x)
+	TESTL(x, x)
+	JZ(LabelRef("skip"))
+	BTSQ(shift, m)
+	Label("skip")
+	INCQ(shift)
+	INCQ(p)
+	DECQ(left)
+	JMP(LabelRef("byte"))
+	Label("store")
+	MOVQ(m, Mem{Base: out})
+
+	Label("next")
+	ADDQ(lda, a)
+	ADDQ(stride, masks)
+	DECQ(rows)
+	JMP(LabelRef("row"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// transposeBytes emits transposeBytesAVX2, which transposes whole 8 x 8 blocks of bytes:
+//
+//	for i := 0; i < rows; i++ { for j := 0; j < cols; j++ { dst[j*ldd+i] = src[i*lds+j] } }
+//
+// with rows and cols multiples of 8 (the Go caller does the edges). Each block is eight
+// 8-byte loads and three rounds of unpacks, bytes, then words, then double words (after
+// which each 16-byte register holds two of dst's rows), then eight 8-byte stores. It needs
+// only 128-bit AVX; the AVX-512 tier calls it too.
+func transposeBytes() {
+	TEXT("transposeBytesAVX2", NOSPLIT, "func(dst *byte, ldd int, src *byte, lds int, rows, cols int)")
+	Pragma("noescape")
+	Doc("dst[j*ldd+i] = src[i*lds+j] for i < rows, j < cols, both multiples of 8: see transposeBytesGeneric")
+	dst := simd.LoadGP(Param("dst"))
+	ldd := simd.LoadGP(Param("ldd"))
+	src := simd.LoadGP(Param("src"))
+	lds := simd.LoadGP(Param("lds"))
+	rows := simd.LoadGP(Param("rows"))
+	lds3, ldd3 := GP64(), GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+
+	Label("rows")
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	s, d, left := GP64(), GP64(), GP64()
+	MOVQ(src, s)
+	MOVQ(dst, d)
+	Load(Param("cols"), left)
+	Label("block")
+	TESTQ(left, left)
+	JZ(LabelRef("next"))
+	// r[i] = src row i of the block, at s + i*lds (rows 4-7 from s4 = s + 4*lds).
+	s4 := GP64()
+	LEAQ(Mem{Base: s, Index: lds, Scale: 4}, s4)
+	r := make([]VecVirtual, 8)
+	for i := range r {
+		r[i] = XMM()
+	}
+	rowAddr := func(base, ld, ld3 GPVirtual, i int) Mem {
+		switch i % 4 {
+		case 0:
+			return Mem{Base: base}
+		case 1:
+			return Mem{Base: base, Index: ld, Scale: 1}
+		case 2:
+			return Mem{Base: base, Index: ld, Scale: 2}
+		}
+		return Mem{Base: base, Index: ld3, Scale: 1}
+	}
+	for i := range r {
+		base := s
+		if i >= 4 {
+			base = s4
+		}
+		VMOVQ(rowAddr(base, lds, lds3, i), r[i])
+	}
+	t := make([]VecVirtual, 4)
+	for i := range t {
+		t[i] = XMM()
+		VPUNPCKLBW(r[2*i+1], r[2*i], t[i]) // r[2i][0] r[2i+1][0] r[2i][1] r[2i+1][1] ...
+	}
+	u := make([]VecVirtual, 4)
+	for i := range u {
+		u[i] = XMM()
+	}
+	VPUNPCKLWD(t[1], t[0], u[0]) // columns 0-3 of rows 0-3
+	VPUNPCKHWD(t[1], t[0], u[1]) // columns 4-7 of rows 0-3
+	VPUNPCKLWD(t[3], t[2], u[2]) // columns 0-3 of rows 4-7
+	VPUNPCKHWD(t[3], t[2], u[3]) // columns 4-7 of rows 4-7
+	v := make([]VecVirtual, 4)
+	for i := range v {
+		v[i] = XMM()
+	}
+	VPUNPCKLDQ(u[2], u[0], v[0]) // columns 0 and 1, rows 0-7 each
+	VPUNPCKHDQ(u[2], u[0], v[1]) // columns 2 and 3
+	VPUNPCKLDQ(u[3], u[1], v[2]) // columns 4 and 5
+	VPUNPCKHDQ(u[3], u[1], v[3]) // columns 6 and 7
+	d4 := GP64()
+	LEAQ(Mem{Base: d, Index: ldd, Scale: 4}, d4)
+	for j := 0; j < 8; j++ {
+		base := d
+		if j >= 4 {
+			base = d4
+		}
+		at := rowAddr(base, ldd, ldd3, j)
+		if j%2 == 0 {
+			VMOVQ(v[j/2], at)
+		} else {
+			VMOVHPS(v[j/2], at)
+		}
+	}
+	ADDQ(U8(8), s)
+	LEAQ(Mem{Base: d, Index: ldd, Scale: 8}, d)
+	SUBQ(U8(8), left)
+	JMP(LabelRef("block"))
+
+	Label("next")
+	LEAQ(Mem{Base: src, Index: lds, Scale: 8}, src)
+	ADDQ(U8(8), dst)
+	SUBQ(U8(8), rows)
+	JMP(LabelRef("rows"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
 // sparseKernel emits
 //
 //	func sgemmSparse<tier>(rows int, masks *uint64, stride int, a *float32, lda int,
@@ -153,12 +364,22 @@ func sparseMasks() {
 // cols is not a whole number of vectors.
 //
 // Registers: acc[v] holds vector v of C's row; bc takes each broadcast value of A.
-func sparseKernel(t simd.Tier) {
-	TEXT(t.Name("sgemmSparse"), NOSPLIT,
-		"func(rows int, masks *uint64, stride int, a *float32, lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc, cols int, alpha, beta float32)")
+//
+// With bytesA, it emits sgemmSparseU8<tier>, whose A is bytes standing for scale times their
+// value (a *byte, and a last argument scale float32): each nonzero's float is made as
+// BytesToFloat32 makes it, float32(byte) * scale, then broadcast.
+func sparseKernel(t simd.Tier, bytesA bool) {
+	name, aType, doc := "sgemmSparse", "*float32", "A"
+	args := "alpha, beta float32"
+	if bytesA {
+		name, aType, doc = "sgemmSparseU8", "*byte", "scale*A (A bytes)"
+		args = "alpha, beta, scale float32"
+	}
+	TEXT(t.Name(name), NOSPLIT,
+		"func(rows int, masks *uint64, stride int, a "+aType+", lda int, b *float32, ldb int, sums *float32, carry int, c *float32, ldc, cols int, "+args+")")
 	Pragma("noescape")
-	Doc(fmt.Sprintf("rows rows of C[rows x cols] = alpha * A * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= %d: see sgemmSparseGeneric",
-		sparseVectors*t.Lanes))
+	Doc(fmt.Sprintf("rows rows of C[rows x cols] = alpha * %s * B[64 x cols] + beta * C, A's nonzeros marked in masks, cols <= %d: see %sGeneric",
+		doc, sparseVectors*t.Lanes, name))
 	full, tail := GP64(), GP64()
 	Load(Param("cols"), full)
 	MOVQ(full, tail)
@@ -181,7 +402,7 @@ func sparseKernel(t simd.Tier) {
 	VZEROUPPER() // cols == 0 or too wide: nothing to do (the Go caller never asks)
 	RET()
 	for _, r := range sparseRowShapes() {
-		sparseRowsLoop(t, r.full, r.partial, mask)
+		sparseRowsLoop(t, r.full, r.partial, mask, bytesA)
 	}
 }
 
@@ -208,7 +429,7 @@ func sparseRowShapes() []rowShape {
 
 // sparseRowsLoop emits the row loop of sgemmSparse for rows of f whole vectors and, when
 // partial, one masked vector after them.
-func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
+func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask, bytesA bool) {
 	name := fmt.Sprintf("%d%v", f, partial)
 	Label("rows" + name)
 	rows := simd.LoadGP(Param("rows"))
@@ -217,7 +438,13 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 	SHLQ(U8(3), stride)
 	a := simd.LoadGP(Param("a"))
 	lda := simd.LoadGP(Param("lda"))
-	SHLQ(U8(2), lda)
+	var zero VecVirtual // bytesA: the conversion's merge source, zero so that it waits on nothing
+	if bytesA {
+		zero = XMM()
+		VXORPS(zero, zero, zero)
+	} else {
+		SHLQ(U8(2), lda)
+	}
 	b := simd.LoadGP(Param("b"))
 	ldb := simd.LoadGP(Param("ldb"))
 	SHLQ(U8(2), ldb)
@@ -259,7 +486,16 @@ func sparseRowsLoop(t simd.Tier, f int, partial bool, mask simd.Mask) {
 	TZCNTQ(m, q) // the next nonzero's column
 	BLSRQ(m, m)  // and clear its bit
 	bc := t.Vec()
-	VBROADCASTSS(Mem{Base: a, Index: q, Scale: 4}, bc)
+	if bytesA {
+		x := GP32()
+		MOVBLZX(Mem{Base: a, Index: q, Scale: 1}, x)
+		f := XMM()
+		VCVTSI2SSL(x, zero, f)
+		VMULSS(simd.ParamAddr("scale"), f, f)
+		VBROADCASTSS(f, bc)
+	} else {
+		VBROADCASTSS(Mem{Base: a, Index: q, Scale: 4}, bc)
+	}
 	IMULQ(ldb, q)
 	ADDQ(b, q) // its row of B
 	for v := 0; v < f; v++ {
