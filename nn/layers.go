@@ -59,7 +59,15 @@ type Dense struct {
 	NoInputGrad bool
 
 	x     *tensor.Tensor
+	x8    byteRows // the input when it came as bytes (ForwardBytes); x is then nil
 	y, dx *tensor.Tensor
+}
+
+// byteRows is a batch of rows of bytes that stand for scale times their value.
+type byteRows struct {
+	x     []byte
+	rows  int
+	scale float32
 }
 
 // NewDense returns a Dense layer from in to out features.
@@ -93,10 +101,27 @@ func (d *Dense) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
 	return y, nil
 }
 
+// ForwardBytes is Forward for a batch of rows x cols bytes (cols must be In) that stand
+// for scale times their value, 8-bit images say: the result is the same, to the bit, as
+// Forward's on the floats float32(v) * scale (kernels.SgemmBytes), and Backward works from
+// the bytes too. The layer keeps x until the next Forward.
+func (d *Dense) ForwardBytes(x []byte, scale float32, rows, cols int) (*tensor.Tensor, error) {
+	if rows < 1 || cols != d.In || len(x) != rows*cols {
+		return nil, fmt.Errorf("dense %dx%d: input of %d bytes as %d rows of %d: %w", d.In, d.Out, len(x), rows, cols, tensor.ErrShape)
+	}
+	if err := d.checkParams(); err != nil {
+		return nil, err
+	}
+	d.x, d.x8 = nil, byteRows{x, rows, scale}
+	y := buffer(&d.y, rows, d.Out)
+	d.forwardRows(0, rows)
+	return y, nil
+}
+
 // Backward sets dW = x^T dy and db = the column sums of dy, and returns dx = dy W^T
 // (nil when NoInputGrad is set).
 func (d *Dense) Backward(dy *tensor.Tensor) (*tensor.Tensor, error) {
-	if d.x == nil {
+	if d.x == nil && d.x8.x == nil {
 		return nil, fmt.Errorf("dense: Backward before Forward")
 	}
 	if err := d.paramGrads(dy); err != nil { // checks dy against x
@@ -117,7 +142,7 @@ func (d *Dense) begin(x *tensor.Tensor, inputGrad bool) (y, dx *tensor.Tensor, e
 	if err := d.checkInput(x); err != nil {
 		return nil, nil, err
 	}
-	d.x = x
+	d.x, d.x8 = x, byteRows{}
 	if inputGrad {
 		dx = buffer(&d.dx, x.Dim(0), d.In)
 	}
@@ -125,8 +150,12 @@ func (d *Dense) begin(x *tensor.Tensor, inputGrad bool) (y, dx *tensor.Tensor, e
 }
 
 func (d *Dense) forwardRows(lo, hi int) {
-	y := rowsOf(d.y, lo, hi)
-	kernels.Sgemm(false, false, hi-lo, d.Out, d.In, 1, rowsOf(d.x, lo, hi), d.In, d.W.Value.Data(), d.Out, 0, y, d.Out)
+	y, w := rowsOf(d.y, lo, hi), d.W.Value.Data()
+	if x := d.x8; x.x != nil {
+		kernels.SgemmBytes(false, hi-lo, d.Out, d.In, 1, x.x[lo*d.In:hi*d.In], x.scale, d.In, w, d.Out, 0, y, d.Out)
+	} else {
+		kernels.Sgemm(false, false, hi-lo, d.Out, d.In, 1, rowsOf(d.x, lo, hi), d.In, w, d.Out, 0, y, d.Out)
+	}
 	kernels.AddBias(y, d.B.Value.Data(), hi-lo, d.Out)
 }
 
@@ -135,18 +164,30 @@ func (d *Dense) backwardRows(dy *tensor.Tensor, lo, hi int) {
 }
 
 func (d *Dense) paramGrads(dy *tensor.Tensor) error {
-	if err := tensor.MatMulInto(d.W.Grad, d.x, dy, true, false); err != nil {
+	if x := d.x8; x.x != nil {
+		g := d.W.Grad
+		if dy.Rank() != 2 || dy.Dim(0) != x.rows || dy.Dim(1) != d.Out || g.Rank() != 2 || g.Dim(0) != d.In || g.Dim(1) != d.Out {
+			return fmt.Errorf("dense %dx%d: output gradient %v for %d rows, weight gradient %v: %w",
+				d.In, d.Out, dy.Shape(), x.rows, g.Shape(), tensor.ErrShape)
+		}
+		kernels.SgemmBytes(true, d.In, d.Out, x.rows, 1, x.x, x.scale, d.In, dy.Data(), d.Out, 0, g.Data(), d.Out)
+	} else if err := tensor.MatMulInto(d.W.Grad, d.x, dy, true, false); err != nil {
 		return err
 	}
 	return tensor.SumRowsInto(d.B.Grad, dy)
 }
 
 // checkInput reports an x that is not a batch of rows of In features, or parameters that
-// are not In x Out and Out.
+// are not In x Out and Out (checkParams).
 func (d *Dense) checkInput(x *tensor.Tensor) error {
 	if x.Rank() != 2 || x.Dim(1) != d.In {
 		return fmt.Errorf("dense %dx%d: input %v: %w", d.In, d.Out, x.Shape(), tensor.ErrShape)
 	}
+	return d.checkParams()
+}
+
+// checkParams reports parameters that are not In x Out and Out.
+func (d *Dense) checkParams() error {
 	w, b := d.W.Value, d.B.Value
 	if w.Rank() != 2 || w.Dim(0) != d.In || w.Dim(1) != d.Out || b.Rank() != 1 || b.Dim(0) != d.Out {
 		return fmt.Errorf("dense %dx%d: weight %v and bias %v: %w", d.In, d.Out, w.Shape(), b.Shape(), tensor.ErrShape)
@@ -339,9 +380,14 @@ func NewSequential(layers ...Layer) *Sequential {
 
 // Forward runs x through every layer.
 func (s *Sequential) Forward(x *tensor.Tensor) (*tensor.Tensor, error) {
+	return s.forwardFrom(0, x)
+}
+
+// forwardFrom runs x, the input of layer first, through it and every layer after it.
+func (s *Sequential) forwardFrom(first int, x *tensor.Tensor) (*tensor.Tensor, error) {
 	var err error
-	for i, l := range s.Layers {
-		if x, err = l.Forward(x); err != nil {
+	for i := first; i < len(s.Layers); i++ {
+		if x, err = s.Layers[i].Forward(x); err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i, err)
 		}
 	}

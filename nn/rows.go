@@ -131,13 +131,10 @@ func gradientFloor(layers []Layer) int {
 	return 0
 }
 
-// trainStepRows is trainStep for a batch x with labels, cut into r.blocks blocks of rows.
-func (m *Model) trainStepRows(r *rowStep, x *tensor.Tensor, labels, pred []int32) (float32, int, error) {
+// trainStepRows is trainStep for a batch with labels, cut into r.blocks blocks of rows; in is
+// the first layer's output.
+func (m *Model) trainStepRows(r *rowStep, in *tensor.Tensor, labels, pred []int32) (float32, int, error) {
 	first := m.Net.Layers[0]
-	in, err := first.Forward(x)
-	if err != nil {
-		return 0, 0, fmt.Errorf("layer 0: %w", err)
-	}
 	for i := 1; i < len(r.layers); i++ {
 		out, dx, err := r.layers[i].begin(in, i > r.down)
 		if err != nil {

@@ -35,10 +35,29 @@ func (s *Set) Len() int { return s.Images.N }
 // Features is the number of inputs per example: pixels per image.
 func (s *Set) Features() int { return s.Images.Rows * s.Images.Cols }
 
+// pixelScale maps a pixel's byte to [0, 1].
+const pixelScale = 1.0 / 255
+
 // Batch writes examples idx into x (len(idx) x Features, pixels / 255) and their labels.
 func (s *Set) Batch(x []float32, labels []int32, idx []int) {
 	f := s.Features()
-	kernels.GatherBytesToFloat32(x[:len(idx)*f], s.Images.Pixels, idx, f, 1.0/255)
+	kernels.GatherBytesToFloat32(x[:len(idx)*f], s.Images.Pixels, idx, f, pixelScale)
+	s.labels(labels, idx)
+}
+
+// BatchBytes writes examples idx into x (len(idx) x Features bytes, the pixels as stored)
+// and their labels: with ByteScale, what nn.ByteBatches asks for, so that a model draws its
+// training batches a quarter of the size.
+func (s *Set) BatchBytes(x []byte, labels []int32, idx []int) {
+	f := s.Features()
+	kernels.GatherBytes(x[:len(idx)*f], s.Images.Pixels, idx, f)
+	s.labels(labels, idx)
+}
+
+// ByteScale is what Batch multiplies a pixel's byte by: 1/255.
+func (s *Set) ByteScale() float32 { return pixelScale }
+
+func (s *Set) labels(labels []int32, idx []int) {
 	for i, e := range idx {
 		labels[i] = s.Labels[e]
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/lanesml/lanes/nn"
 )
 
 // idx builds an IDX file: magic, dimensions, then data.
@@ -149,5 +151,41 @@ func TestRealMNIST(t *testing.T) {
 	t.Setenv("LANES_MNIST_DIR", "/elsewhere")
 	if d, _ := Locate(); d != "/elsewhere" {
 		t.Errorf("Locate ignores LANES_MNIST_DIR: %q", d)
+	}
+}
+
+// TestBatchBytesMatchesBatch: a batch drawn as bytes, each times ByteScale, is the batch
+// Batch draws as floats, with the same labels; and Set is an nn.ByteBatches (so that
+// training draws bytes).
+func TestBatchBytesMatchesBatch(t *testing.T) {
+	const n = 40
+	pixels := make([]byte, n*28*28)
+	for i := range pixels {
+		pixels[i] = byte(i * 7 % 251)
+	}
+	labels := make([]int32, n)
+	for i := range labels {
+		labels[i] = int32(i % Classes)
+	}
+	s := &Set{Images: &Images{N: n, Rows: 28, Cols: 28, Pixels: pixels}, Labels: labels}
+	var _ nn.ByteBatches = s
+	idx := []int{3, 39, 0, 3, 17}
+	f := s.Features()
+	x, x8 := make([]float32, len(idx)*f), make([]byte, len(idx)*f)
+	l, l8 := make([]int32, len(idx)), make([]int32, len(idx))
+	s.Batch(x, l, idx)
+	s.BatchBytes(x8, l8, idx)
+	for i, e := range idx {
+		if l[i] != labels[e] || l8[i] != labels[e] {
+			t.Fatalf("label %d: %d and %d, want %d", i, l[i], l8[i], labels[e])
+		}
+		for j := 0; j < f; j++ {
+			if x8[i*f+j] != pixels[e*f+j] {
+				t.Fatalf("byte (%d, %d) = %d, want pixel %d", i, j, x8[i*f+j], pixels[e*f+j])
+			}
+			if got := float32(x8[i*f+j]) * s.ByteScale(); got != x[i*f+j] {
+				t.Fatalf("(%d, %d): byte %d times ByteScale is %v, Batch wrote %v", i, j, x8[i*f+j], got, x[i*f+j])
+			}
+		}
 	}
 }
