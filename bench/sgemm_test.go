@@ -123,3 +123,32 @@ func BenchmarkSgemmZerosInA(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkSgemmBytes runs BenchmarkSgemmZerosInA's products with A as bytes that stand for
+// scale times their value (kernels.SgemmBytes), as a first layer fed 8-bit images runs them:
+// BenchmarkSgemmBytes/<tier>/<shape>/threads=<n>, with the same 19% of A nonzero, so that
+// its figures compare with those of the float A.
+func BenchmarkSgemmBytes(b *testing.B) {
+	defer kernels.SetThreads(0)
+	shapes := []gemmShape{{m: 32, k: 784, n: 128}, {m: 784, k: 32, n: 128, transA: true}, {m: 128, k: 784, n: 128}, {m: 784, k: 128, n: 128, transA: true}}
+	forEachTier(b, func(b *testing.B) {
+		for _, s := range shapes {
+			for _, th := range threadCounts() {
+				b.Run(fmt.Sprintf("%v/threads=%d", s, th), func(b *testing.B) {
+					kernels.SetThreads(th)
+					_, lda, bm, ldb, c := gemmOperands(s)
+					a := make([]byte, s.m*s.k)
+					for i := range a {
+						if i%100 < 19 { // 19% nonzero, spread over every row and column
+							a[i] = byte(1 + i%255)
+						}
+					}
+					for b.Loop() {
+						kernels.SgemmBytes(s.transA, s.m, s.n, s.k, 1, a, 1.0/255, lda, bm, ldb, 0, c, s.n)
+					}
+					reportGFLOPS(b, s)
+				})
+			}
+		}
+	})
+}

@@ -65,8 +65,8 @@ func runGather(job *gatherJob, size int) {
 	}
 }
 
-// minParallelGather is the fewest floats per worker for which GatherBytesToFloat32 splits its
-// work: one MNIST batch of 32 images (25,088) is split in two.
+// minParallelGather is the fewest elements (floats or bytes) per worker for which a gather
+// splits its work: one MNIST batch of 32 images (25,088) is split in two.
 const minParallelGather = 1 << 13
 
 // gatherJob is one GatherBytesToFloat32 call (dst), or GatherBytes call (bytes), split into
