@@ -57,12 +57,16 @@ type floatsOnly struct{ Dataset }
 // TestByteBatchesGiveSameWeights trains the same networks on a ByteBatches (the first layer
 // fed bytes) and on its floats, on 1 thread (the serial step) and 2 (the row-parallel one):
 // the weights must be the same to the bit. The hidden layer of 128 takes SgemmBytes's sparse
-// path, the one of 16 its dense one; the last batch is short.
+// path, the one of 16 its dense one; the last batch is short; with a ValidationSplit, the
+// training part is a subset, drawn as bytes too.
 func TestByteBatchesGiveSameWeights(t *testing.T) {
 	defer kernels.SetThreads(0)
 	data := newByteData(300, 100)
-	cfg := FitConfig{Epochs: 2, BatchSize: 64, Shuffle: true, Seed: 5}
-	for _, hidden := range []int{128, 16} {
+	for _, c := range []struct {
+		hidden int
+		split  float64
+	}{{128, 0}, {16, 0}, {128, 0.2}} {
+		hidden, cfg := c.hidden, FitConfig{Epochs: 2, BatchSize: 64, Shuffle: true, Seed: 5, ValidationSplit: c.split}
 		for _, threads := range []int{1, 2} {
 			kernels.SetThreads(threads)
 			models := [2]*Model{}
@@ -75,13 +79,13 @@ func TestByteBatchesGiveSameWeights(t *testing.T) {
 				}
 				models[i] = m
 			}
-			if first := models[0].Net.Layers[0].(*Dense); first.x8.x == nil || first.x != nil {
-				t.Fatalf("hidden %d, %d threads: the first layer was not fed bytes", hidden, threads)
+			if models[0].batch.x8 == nil || models[1].batch.x8 != nil {
+				t.Fatalf("%+v, %d threads: not the byte-fed model alone drew bytes", c, threads)
 			}
 			wb, wf := weights(models[0]), weights(models[1])
 			for i := range wb {
 				if math.Float32bits(wb[i]) != math.Float32bits(wf[i]) {
-					t.Fatalf("hidden %d, %d threads: weight %d is %v from bytes, %v from floats", hidden, threads, i, wb[i], wf[i])
+					t.Fatalf("%+v, %d threads: weight %d is %v from bytes, %v from floats", c, threads, i, wb[i], wf[i])
 				}
 			}
 		}

@@ -22,7 +22,8 @@ type Dataset interface {
 
 // ByteBatches is a Dataset whose features are bytes times a fixed scale, as 8-bit images
 // scaled to [0, 1] are; datasets/mnist.Set is one. When the network's first layer is Dense,
-// Fit draws its training batches as bytes and the layer multiplies them as bytes
+// Fit draws its training batches (a ValidationSplit's too) as bytes and the layer multiplies
+// them as bytes
 // (kernels.SgemmBytes): a quarter of the memory to move, and the same weights to the bit as
 // from the floats Batch writes.
 type ByteBatches interface {
@@ -62,6 +63,34 @@ func (s subset) Batch(x []float32, labels []int32, idx []int) {
 	for i, e := range idx { // map through the subset's own index, one example at a time
 		s.Dataset.Batch(x[i*s.Features():(i+1)*s.Features()], labels[i:i+1], s.idx[e:e+1])
 	}
+}
+
+// byteSubset is a subset of a ByteBatches, which draws its batches as bytes too.
+type byteSubset struct {
+	subset
+	bytes ByteBatches
+}
+
+func (s byteSubset) BatchBytes(x []byte, labels []int32, idx []int) {
+	f := s.Features()
+	for i, e := range idx {
+		s.bytes.BatchBytes(x[i*f:(i+1)*f], labels[i:i+1], s.idx[e:e+1])
+	}
+}
+func (s byteSubset) ByteScale() float32 { return s.bytes.ByteScale() }
+
+// asByteBatches returns data as a ByteBatches when it has bytes to give: data itself, or a
+// subset (ValidationSplit's training part) of one.
+func asByteBatches(data Dataset) (ByteBatches, bool) {
+	switch d := data.(type) {
+	case ByteBatches:
+		return d, true
+	case subset:
+		if inner, ok := d.Dataset.(ByteBatches); ok {
+			return byteSubset{d, inner}, true
+		}
+	}
+	return nil, false
 }
 
 // Model is a network with the loss it is trained on and the optimizer that trains it.
@@ -307,7 +336,7 @@ func (m *Model) labels(n int) (labels, pred []int32) {
 // bytes when data has them and that layer is Dense (see ByteBatches), else as floats.
 func (m *Model) firstForward(data Dataset, idx []int) (out *tensor.Tensor, labels, pred []int32, err error) {
 	first := m.Net.Layers[0]
-	if bytes, ok := data.(ByteBatches); ok {
+	if bytes, ok := asByteBatches(data); ok {
 		if d, ok := first.(*Dense); ok {
 			n, f := len(idx), data.Features()
 			labels, pred = m.labels(n)
