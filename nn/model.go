@@ -23,9 +23,8 @@ type Dataset interface {
 // ByteBatches is a Dataset whose features are bytes times a fixed scale, as 8-bit images
 // scaled to [0, 1] are; datasets/mnist.Set is one. When the network's first layer is Dense,
 // Fit draws its training batches (a ValidationSplit's too) as bytes and the layer multiplies
-// them as bytes
-// (kernels.SgemmBytes): a quarter of the memory to move, and the same weights to the bit as
-// from the floats Batch writes.
+// them as bytes (kernels.SgemmBytes): a quarter of the memory to move, and the same weights
+// to the bit as from the floats Batch writes.
 type ByteBatches interface {
 	Dataset
 	// BatchBytes writes examples idx into x (len(idx) x Features bytes) and their labels.
