@@ -23,7 +23,8 @@ const (
 )
 
 // Set is images with their labels. It serves mini-batches of float32 pixels scaled to
-// [0, 1], converted as they are drawn, so the set itself stays in bytes.
+// [0, 1], converted as they are drawn, so the set itself stays in bytes; and, for a model
+// that multiplies bytes (nn.ByteBatches), mini-batches of the bytes themselves.
 type Set struct {
 	Images *Images
 	Labels []int32
