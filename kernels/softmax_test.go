@@ -471,3 +471,89 @@ func (g guardedInt32) check(t *testing.T, what string) {
 		}
 	}
 }
+
+// TestAdamUpdateZeros: without weight decay, a parameter whose g, m and v are all +0 and whose
+// p is finite (the weight of a pixel black in every image) comes out of an Adam step
+// unchanged, to the bit, on every tier; the others, -0 in m or v, a nonzero or denormal g, an
+// Inf or NaN in p, alone among +0s or mixed, are updated as by the generic tier (within
+// rounding; zeros with their sign, NaN as NaN), on every tail length, with and without weight
+// decay.
+func TestAdamUpdateZeros(t *testing.T) {
+	before := ISA()
+	defer SetISA(before)
+	r := rand.New(rand.NewPCG(43, 44))
+	negZero := float32(math.Copysign(0, -1))
+	// special makes element i one that must be updated; -1 picks at random.
+	special := func(kind, i int, p, g, m, v []float32) {
+		if kind < 0 {
+			kind = r.IntN(6)
+		}
+		switch kind {
+		case 0:
+			g[i], m[i], v[i] = r.Float32()-0.5, r.Float32()-0.5, r.Float32()
+		case 1:
+			m[i] = negZero
+		case 2:
+			v[i] = negZero
+		case 3:
+			p[i] = float32(math.Inf(1))
+		case 4:
+			p[i] = float32(math.NaN())
+		case 5:
+			g[i] = 1e-40 // a denormal gradient
+		}
+	}
+	for _, n := range []int{1, 7, 8, 9, 16, 17, 31, 40, 100} {
+		// Random mixtures, then each kind alone in the middle of a run of +0s.
+		for kind := -1; kind < 6; kind++ {
+			for _, wd := range []float32{0, 0.01} {
+				p, g, m, v := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+				uniform(r, p)
+				if kind < 0 {
+					for i := range g {
+						if r.IntN(2) == 0 {
+							special(-1, i, p, g, m, v)
+						} // otherwise g, m and v are +0
+					}
+				} else {
+					special(kind, n/2, p, g, m, v)
+				}
+				step := 1 + r.IntN(50)
+				run := func(tier string) (pp, mm, vv []float32) {
+					if err := SetISA(tier); err != nil {
+						t.Fatal(err)
+					}
+					pp, mm, vv = append([]float32(nil), p...), append([]float32(nil), m...), append([]float32(nil), v...)
+					AdamUpdate(pp, g, mm, vv, 1e-3, 0.9, 0.999, 1e-7, wd, step)
+					return pp, mm, vv
+				}
+				wp, wm, wv := run("generic")
+				for _, tier := range Available() {
+					gp, gm, gv := run(tier)
+					for i := range gp {
+						unchanged := g[i] == 0 && m[i] == 0 && v[i] == 0 && !math.Signbit(float64(m[i])) &&
+							!math.Signbit(float64(v[i])) && !math.IsInf(float64(p[i]), 0) && p[i] == p[i]
+						for j, c := range [][3]float32{{gp[i], wp[i], p[i]}, {gm[i], wm[i], m[i]}, {gv[i], wv[i], v[i]}} {
+							got, want, in := c[0], c[1], c[2]
+							var ok bool
+							switch {
+							case unchanged && wd == 0:
+								ok = math.Float32bits(got) == math.Float32bits(in)
+							case want != want:
+								ok = got != got
+							case want == 0:
+								ok = math.Float32bits(got) == math.Float32bits(want)
+							default:
+								ok = math.Abs(float64(got-want)) <= 1e-6*math.Abs(float64(want))
+							}
+							if !ok {
+								t.Fatalf("%s n=%d wd=%v: element %d (p %v, g %v, m %v, v %v): %s = %v, generic %v",
+									tier, n, wd, i, p[i], g[i], m[i], v[i], [3]string{"p", "m", "v"}[j], got, want)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
