@@ -147,29 +147,31 @@ func TestDenseForwardBytes(t *testing.T) {
 	}
 }
 
-// TestByteTrainStepAllocatesNothing is TestTrainStepAllocatesNothing for a ByteBatches, on
-// the serial and the row-parallel step.
+// TestByteTrainStepAllocatesNothing is TestTrainStepAllocatesNothing for a ByteBatches and
+// for a ValidationSplit's subset of one, on the serial and the row-parallel step.
 func TestByteTrainStepAllocatesNothing(t *testing.T) {
 	if race.Enabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
 	defer kernels.SetThreads(0)
-	data := newByteData(64, 100)
-	for _, threads := range []int{1, 2} {
-		kernels.SetThreads(threads)
-		m := &Model{Net: NewSequential(NewDense(100, 128), NewReLU(), NewDense(128, 3)), Loss: SparseCrossEntropy{}, Optimizer: &Adam{}}
-		m.Init(2)
-		idx := seq(0, 64)
-		if _, _, err := m.trainStep(data, idx); err != nil {
-			t.Fatal(err)
-		}
-		allocs := testing.AllocsPerRun(50, func() {
+	bytes := newByteData(64, 100)
+	for i, data := range []Dataset{bytes, subsetOf(bytes, seq(0, 64))} {
+		for _, threads := range []int{1, 2} {
+			kernels.SetThreads(threads)
+			m := &Model{Net: NewSequential(NewDense(100, 128), NewReLU(), NewDense(128, 3)), Loss: SparseCrossEntropy{}, Optimizer: &Adam{}}
+			m.Init(2)
+			idx := seq(0, 64)
 			if _, _, err := m.trainStep(data, idx); err != nil {
 				t.Fatal(err)
 			}
-		})
-		if allocs != 0 {
-			t.Errorf("threads=%d: a training step on bytes allocates %v times, want 0", threads, allocs)
+			allocs := testing.AllocsPerRun(50, func() {
+				if _, _, err := m.trainStep(data, idx); err != nil {
+					t.Fatal(err)
+				}
+			})
+			if allocs != 0 {
+				t.Errorf("dataset %d, threads=%d: a training step on bytes allocates %v times, want 0", i, threads, allocs)
+			}
 		}
 	}
 }

@@ -78,18 +78,14 @@ func (s byteSubset) BatchBytes(x []byte, labels []int32, idx []int) {
 }
 func (s byteSubset) ByteScale() float32 { return s.bytes.ByteScale() }
 
-// asByteBatches returns data as a ByteBatches when it has bytes to give: data itself, or a
-// subset (ValidationSplit's training part) of one.
-func asByteBatches(data Dataset) (ByteBatches, bool) {
-	switch d := data.(type) {
-	case ByteBatches:
-		return d, true
-	case subset:
-		if inner, ok := d.Dataset.(ByteBatches); ok {
-			return byteSubset{d, inner}, true
-		}
+// subsetOf is the examples idx of data: a byteSubset when data has bytes to give, so that
+// a ValidationSplit's training part is drawn as bytes too, else a subset. Fit makes it once,
+// and a step's type assertion then costs no allocation.
+func subsetOf(data Dataset, idx []int) Dataset {
+	if bytes, ok := data.(ByteBatches); ok {
+		return byteSubset{subset{data, idx}, bytes}
 	}
-	return nil, false
+	return subset{data, idx}
 }
 
 // Model is a network with the loss it is trained on and the optimizer that trains it.
@@ -228,7 +224,7 @@ func (m *Model) Fit(ctx context.Context, data Dataset, cfg FitConfig) (*History,
 	train, val := data, cfg.ValidationData
 	if cfg.ValidationSplit > 0 {
 		n := data.Len() - int(math.Round(cfg.ValidationSplit*float64(data.Len())))
-		train, val = subset{data, seq(0, n)}, subset{data, seq(n, data.Len())}
+		train, val = subsetOf(data, seq(0, n)), subsetOf(data, seq(n, data.Len()))
 	}
 	if train.Len() == 0 {
 		return nil, errors.New("nn: no training examples")
@@ -335,7 +331,7 @@ func (m *Model) labels(n int) (labels, pred []int32) {
 // bytes when data has them and that layer is Dense (see ByteBatches), else as floats.
 func (m *Model) firstForward(data Dataset, idx []int) (out *tensor.Tensor, labels, pred []int32, err error) {
 	first := m.Net.Layers[0]
-	if bytes, ok := asByteBatches(data); ok {
+	if bytes, ok := data.(ByteBatches); ok {
 		if d, ok := first.(*Dense); ok {
 			n, f := len(idx), data.Features()
 			labels, pred = m.labels(n)
