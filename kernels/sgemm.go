@@ -97,12 +97,7 @@ func (g *gemmConfig) tileRuns(mc int, runs *[3]tileRun) []tileRun {
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm("Sgemm", transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	raceWrite(c[:matrixLen(m, n, ldc)])
-	if alpha == 0 || k == 0 {
-		scaleMatrix(m, n, beta, c, ldc)
+	if noProduct(m, n, k, alpha, beta, c, ldc) {
 		return
 	}
 	aRows, aCols := stored(transA, m, k)
@@ -166,6 +161,21 @@ func matrixLen(rows, cols, ld int) int {
 		return 0
 	}
 	return (rows-1)*ld + cols
+}
+
+// noProduct does the calls of Sgemm and SgemmBytes that need no product, an empty C, or
+// alpha or k zero (C = beta*C), and reports whether it did; otherwise it tells the race
+// detector that C is written.
+func noProduct(m, n, k int, alpha, beta float32, c []float32, ldc int) bool {
+	if m == 0 || n == 0 {
+		return true
+	}
+	raceWrite(c[:matrixLen(m, n, ldc)])
+	if alpha == 0 || k == 0 {
+		scaleMatrix(m, n, beta, c, ldc)
+		return true
+	}
+	return false
 }
 
 // scaleMatrix sets C = beta*C, writing zeros without reading C when beta == 0.

@@ -15,12 +15,7 @@ import "sync"
 func SgemmBytes(transA bool, m, n, k int, alpha float32, a []byte, scale float32, lda int,
 	b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkGemm("SgemmBytes", transA, false, m, n, k, len(a), lda, len(b), ldb, len(c), ldc)
-	if m == 0 || n == 0 {
-		return
-	}
-	raceWrite(c[:matrixLen(m, n, ldc)])
-	if alpha == 0 || k == 0 {
-		scaleMatrix(m, n, beta, c, ldc)
+	if noProduct(m, n, k, alpha, beta, c, ldc) {
 		return
 	}
 	aRows, aCols := stored(transA, m, k)
