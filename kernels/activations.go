@@ -339,28 +339,26 @@ func softmaxCrossEntropy(grad, logits []float32, labels []int32, rows, cols, bat
 //
 // p, g, m and v must have the same length.
 func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
-	checkLen("AdamUpdate", "g", len(g), len(p))
-	checkLen("AdamUpdate", "m", len(m), len(p))
-	checkLen("AdamUpdate", "v", len(v), len(p))
-	if step < 1 {
-		panic(fmt.Sprintf("kernels: AdamUpdate: step = %d, want >= 1", step))
-	}
-	raceRead(g)
-	raceWrite(p)
-	raceWrite(m)
-	raceWrite(v)
 	job := adamPool.Get().(*adamJob)
-	job.h = [9]float32{lr, beta1, 1 - beta1, beta2, 1 - beta2,
-		float32(1 / (1 - math.Pow(float64(beta1), float64(step)))),
-		float32(1 / (1 - math.Pow(float64(beta2), float64(step)))),
-		eps, weightDecay}
-	job.p, job.g, job.m, job.v, job.adam = p, g, m, v, impl().adam
-	job.parts = min(workers(), len(p)/minParallelAdam+1)
-	if job.parts > 1 {
-		runParallel(job, job.parts)
-	} else {
-		job.runPart(0)
-	}
+	job.one = [4][1][]float32{{p}, {g}, {m}, {v}}
+	job.p, job.g, job.m, job.v = job.one[0][:], job.one[1][:], job.one[2][:], job.one[3][:]
+	job.run("AdamUpdate", lr, beta1, beta2, eps, weightDecay, step)
+	*job = adamJob{}
+	adamPool.Put(job)
+}
+
+// AdamUpdates is AdamUpdate on several parameters: ps[i], gs[i], ms[i] and vs[i] are the
+// slices of parameter i, each four of the same length. The parameters are updated in one
+// call, their elements split over the workers as if they were one slice, so that a model's
+// small parameters (biases, a narrow last layer) do not run one after another on one core
+// while the others wait. The result is AdamUpdate's on each parameter, to the bit.
+func AdamUpdates(ps, gs, ms, vs [][]float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
+	checkLen("AdamUpdates", "gs", len(gs), len(ps))
+	checkLen("AdamUpdates", "ms", len(ms), len(ps))
+	checkLen("AdamUpdates", "vs", len(vs), len(ps))
+	job := adamPool.Get().(*adamJob)
+	job.p, job.g, job.m, job.v = ps, gs, ms, vs
+	job.run("AdamUpdates", lr, beta1, beta2, eps, weightDecay, step)
 	*job = adamJob{}
 	adamPool.Put(job)
 }
@@ -369,9 +367,12 @@ func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32
 // the update is memory-bound, and a second core brings its own cache bandwidth.
 const minParallelAdam = 1 << 15
 
-// adamJob is one AdamUpdate call, split into parts of whole vectors.
+// adamJob is one AdamUpdate or AdamUpdates call: parameter i is p[i], g[i], m[i] and v[i].
+// Its parts cut the parameters, laid end to end, into runs of whole vectors.
 type adamJob struct {
-	p, g, m, v []float32
+	p, g, m, v [][]float32
+	one        [4][1][]float32 // AdamUpdate's single parameter
+	total      int             // the parameters' elements, all together
 	h          [9]float32
 	parts      int
 	adam       func(p, g, m, v []float32, h *[9]float32)
@@ -379,16 +380,53 @@ type adamJob struct {
 
 var adamPool = sync.Pool{New: func() any { return new(adamJob) }}
 
-func (j *adamJob) runPart(part int) {
-	n := len(j.p)
-	lo := part * n / j.parts &^ 15
-	hi := (part + 1) * n / j.parts &^ 15
-	if part == j.parts-1 {
-		hi = n
+// run checks the job's slices and step, naming fn in a panic, then updates every parameter.
+func (j *adamJob) run(fn string, lr, beta1, beta2, eps, weightDecay float32, step int) {
+	j.total = 0
+	for i, p := range j.p {
+		if len(j.g[i]) != len(p) || len(j.m[i]) != len(p) || len(j.v[i]) != len(p) {
+			panic(fmt.Sprintf("kernels: %s: parameter %d: len(p), len(g), len(m), len(v) = %d, %d, %d, %d, want all equal",
+				fn, i, len(p), len(j.g[i]), len(j.m[i]), len(j.v[i])))
+		}
+		j.total += len(p)
 	}
-	for lo < hi {
-		end := min(hi, lo+maxChunk)
-		j.adam(j.p[lo:end], j.g[lo:end], j.m[lo:end], j.v[lo:end], &j.h)
-		lo = end
+	if step < 1 {
+		panic(fmt.Sprintf("kernels: %s: step = %d, want >= 1", fn, step))
+	}
+	for i := range j.p {
+		raceRead(j.g[i])
+		raceWrite(j.p[i])
+		raceWrite(j.m[i])
+		raceWrite(j.v[i])
+	}
+	j.h = [9]float32{lr, beta1, 1 - beta1, beta2, 1 - beta2,
+		float32(1 / (1 - math.Pow(float64(beta1), float64(step)))),
+		float32(1 / (1 - math.Pow(float64(beta2), float64(step)))),
+		eps, weightDecay}
+	j.adam = impl().adam
+	j.parts = min(workers(), j.total/minParallelAdam+1)
+	if j.parts > 1 {
+		runParallel(j, j.parts)
+	} else {
+		j.runPart(0)
+	}
+}
+
+// runPart updates elements [lo, hi) of the parameters laid end to end.
+func (j *adamJob) runPart(part int) {
+	lo := part * j.total / j.parts &^ 15
+	hi := (part + 1) * j.total / j.parts &^ 15
+	if part == j.parts-1 {
+		hi = j.total
+	}
+	start := 0 // where parameter i begins
+	for i, p := range j.p {
+		from, to := max(lo-start, 0), min(hi-start, len(p))
+		for from < to {
+			end := min(to, from+maxChunk)
+			j.adam(p[from:end], j.g[i][from:end], j.m[i][from:end], j.v[i][from:end], &j.h)
+			from = end
+		}
+		start += len(p)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/lanesml/lanes/internal/race"
@@ -360,6 +362,7 @@ func TestVectorKernelAllocs(t *testing.T) {
 		x, d := make([]float32, 32*10), make([]float32, 32*10)
 		labels := make([]int32, 32)
 		p, g, m, v := make([]float32, 1000), make([]float32, 1000), make([]float32, 1000), make([]float32, 1000)
+		ps, gs, ms, vs := [][]float32{p, p[:10]}, [][]float32{g, g[:10]}, [][]float32{m, m[:10]}, [][]float32{v, v[:10]}
 		pixels, batch, idx := make([]byte, 100*784), make([]float32, 32*784), make([]int, 32)
 		allocs := testing.AllocsPerRun(50, func() {
 			GatherBytesToFloat32(batch, pixels, idx, 784, 1.0/255)
@@ -369,6 +372,7 @@ func TestVectorKernelAllocs(t *testing.T) {
 			Exp(d, x)
 			GELU(d, x)
 			AdamUpdate(p, g, m, v, 1e-3, 0.9, 0.999, 1e-7, 0, 3)
+			AdamUpdates(ps, gs, ms, vs, 1e-3, 0.9, 0.999, 1e-7, 0, 3)
 		})
 		if allocs != 0 {
 			t.Errorf("%v allocations per round of vector kernels, want 0", allocs)
@@ -401,6 +405,91 @@ func TestAdamUpdateParallel(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestAdamUpdates: updating several parameters in one call gives, to the bit, what updating
+// each on its own gives, on every tier and with 1, 2 and 3 workers, for parameters that are
+// empty, shorter than a vector, cut by a part boundary or larger than a part; and writes
+// nothing outside them (guards on both sides of every slice).
+func TestAdamUpdates(t *testing.T) {
+	defer SetThreads(0)
+	forEachTier(t, func(t *testing.T) {
+		for _, lens := range [][]int{{}, {0}, {5}, {100352, 128, 1280, 10}, {3, 0, minParallelAdam + 9, 17, 2*minParallelAdam - 1}} {
+			for _, threads := range []int{1, 2, 3} {
+				SetThreads(threads)
+				r := rand.New(rand.NewPCG(45, 46))
+				var guards [4][]*guarded
+				var sl [4][][]float32   // p, g, m, v of each parameter, updated together
+				var want [3][][]float32 // p, m, v of each, updated one by one
+				for _, n := range lens {
+					for k := range guards {
+						g := newGuarded(n, 1)
+						guards[k] = append(guards[k], g)
+						sl[k] = append(sl[k], g.s())
+						uniform(r, g.s())
+					}
+					for i := range sl[3][len(sl[3])-1] { // v >= 0
+						sl[3][len(sl[3])-1][i] *= sl[3][len(sl[3])-1][i]
+					}
+					for k, from := range []int{0, 2, 3} {
+						want[k] = append(want[k], slices.Clone(sl[from][len(sl[from])-1]))
+					}
+				}
+				for step := 1; step <= 2; step++ {
+					for i := range lens {
+						AdamUpdate(want[0][i], sl[1][i], want[1][i], want[2][i], 1e-3, 0.9, 0.999, 1e-7, 0.01, step)
+					}
+					AdamUpdates(sl[0], sl[1], sl[2], sl[3], 1e-3, 0.9, 0.999, 1e-7, 0.01, step)
+				}
+				what := fmt.Sprintf("lengths %v, %d threads", lens, threads)
+				for k, from := range []int{0, 2, 3} {
+					for i := range lens {
+						for j, x := range sl[from][i] {
+							if math.Float32bits(x) != math.Float32bits(want[k][i][j]) {
+								t.Fatalf("%s: slice %d of parameter %d, element %d = %v, one by one %v", what, from, i, j, x, want[k][i][j])
+							}
+						}
+					}
+				}
+				for k := range guards {
+					for _, g := range guards[k] {
+						g.check(t, what)
+					}
+				}
+			}
+		}
+	})
+}
+
+// TestAdamUpdatesChecksArguments: lists or slices of different lengths, and a step below 1,
+// panic with a message that names the function and what is wrong.
+func TestAdamUpdatesChecksArguments(t *testing.T) {
+	s := func(n int) []float32 { return make([]float32, n) }
+	for _, c := range []struct {
+		name, want string
+		f          func()
+	}{
+		{"short list", "AdamUpdates: len(ms)", func() {
+			AdamUpdates([][]float32{s(3)}, [][]float32{s(3)}, nil, [][]float32{s(3)}, 1e-3, 0.9, 0.999, 1e-7, 0, 1)
+		}},
+		{"short slice", "AdamUpdates: parameter 1", func() {
+			AdamUpdates([][]float32{s(3), s(4)}, [][]float32{s(3), s(4)}, [][]float32{s(3), s(4)}, [][]float32{s(3), s(2)}, 1e-3, 0.9, 0.999, 1e-7, 0, 1)
+		}},
+		{"step 0", "AdamUpdates: step = 0", func() {
+			AdamUpdates([][]float32{s(3)}, [][]float32{s(3)}, [][]float32{s(3)}, [][]float32{s(3)}, 1e-3, 0.9, 0.999, 1e-7, 0, 0)
+		}},
+		{"AdamUpdate short g", "AdamUpdate: parameter 0", func() { AdamUpdate(s(3), s(2), s(3), s(3), 1e-3, 0.9, 0.999, 1e-7, 0, 1) }},
+	} {
+		func() {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, c.want) {
+					t.Errorf("%s: panic %q, want one containing %q", c.name, msg, c.want)
+				}
+			}()
+			c.f()
+		}()
+	}
 }
 
 // TestArgmaxRowsAgainstGo checks every tier's ArgmaxRows against the Go loop on rows built

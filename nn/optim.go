@@ -93,6 +93,8 @@ type Adam struct {
 
 	m, v map[string]*tensor.Tensor
 	step int
+
+	ps, gs, ms, vs [][]float32 // Step's lists of slices, kept so that a step allocates nothing
 }
 
 // NewAdamW returns Adam with decoupled weight decay 0.01 (PyTorch's AdamW default).
@@ -105,14 +107,17 @@ func orDefault(x, def float32) float32 {
 	return x
 }
 
-// Step applies one Adam update to every parameter with the fused kernel.
+// Step applies one Adam update to every parameter with the fused kernel, all parameters in
+// one call (kernels.AdamUpdates), so that the workers share the small ones too.
 func (o *Adam) Step(params []NamedParam) {
 	o.step++
 	lr, b1, b2, eps := orDefault(o.LR, 0.001), orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-7)
+	o.ps, o.gs, o.ms, o.vs = o.ps[:0], o.gs[:0], o.ms[:0], o.vs[:0]
 	for _, p := range params {
-		m, v := moment(&o.m, p.Name, p.Value), moment(&o.v, p.Name, p.Value)
-		kernels.AdamUpdate(p.Value.Data(), p.Grad.Data(), m, v, lr, b1, b2, eps, o.WeightDecay, o.step)
+		o.ps, o.gs = append(o.ps, p.Value.Data()), append(o.gs, p.Grad.Data())
+		o.ms, o.vs = append(o.ms, moment(&o.m, p.Name, p.Value)), append(o.vs, moment(&o.v, p.Name, p.Value))
 	}
+	kernels.AdamUpdates(o.ps, o.gs, o.ms, o.vs, lr, b1, b2, eps, o.WeightDecay, o.step)
 }
 
 // check reports the first setting that cannot train.
