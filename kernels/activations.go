@@ -351,7 +351,8 @@ func AdamUpdate(p, g, m, v []float32, lr, beta1, beta2, eps, weightDecay float32
 // slices of parameter i, each four of the same length. The parameters are updated in one
 // call, their elements split over the workers as if they were one slice, so that a model's
 // small parameters (biases, a narrow last layer) do not run one after another on one core
-// while the others wait. The result is AdamUpdate's on each parameter, to the bit.
+// while the others wait. The result is AdamUpdate's on each parameter, to the bit. No two
+// parameters may share memory: parts of the call run at the same time.
 func AdamUpdates(ps, gs, ms, vs [][]float32, lr, beta1, beta2, eps, weightDecay float32, step int) {
 	checkLen("AdamUpdates", "gs", len(gs), len(ps))
 	checkLen("AdamUpdates", "ms", len(ms), len(ps))
