@@ -74,7 +74,8 @@ def main():
     ap.add_argument("--reps", type=int, default=4)
     ap.add_argument("--batches", default="32,128")
     ap.add_argument("--epochs", type=int, default=5)
-    ap.add_argument("--out", help="folder for the binary and the checkpoints (default: a temporary one)")
+    ap.add_argument("--out", help="folder for the binary, the checkpoints and runs.json, every run's "
+                    "figures (default: a temporary one)")
     a = ap.parse_args()
     if not os.path.exists(os.path.join(a.baselines, "torch_mlp.py")):
         sys.exit(f"side_by_side: no torch_mlp.py in {a.baselines} (--baselines)")
@@ -121,7 +122,9 @@ def main():
             f"{span([r['accuracy'] for r in L], '%.4f')} / {span([r['accuracy'] for r in T1 + T2], '%.4f')}")
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(cells) + " |")
-    print(f"\nfiles: {out}", file=sys.stderr)
+    with open(os.path.join(out, "runs.json"), "w") as f:
+        json.dump({str(b): r for b, r in runs.items()}, f, indent=1)
+    print(f"\nevery run's figures: {os.path.join(out, 'runs.json')}", file=sys.stderr)
 
 
 if __name__ == "__main__":
