@@ -175,3 +175,30 @@ func TestByteTrainStepAllocatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestSubsetDrawsItsExamples: a subset (a ValidationSplit's part) draws, as floats and as
+// bytes, the examples of the whole dataset that its indices name, in the batch's order.
+func TestSubsetDrawsItsExamples(t *testing.T) {
+	const n, f = 20, 7
+	data := newByteData(n, f)
+	sub := subsetOf(data, seq(12, n)).(byteSubset)
+	idx := []int{5, 0, 7, 5}
+	x, labels := make([]float32, len(idx)*f), make([]int32, len(idx))
+	x8, labels8 := make([]byte, len(idx)*f), make([]int32, len(idx))
+	sub.Batch(x, labels, idx)
+	sub.BatchBytes(x8, labels8, idx)
+	for i, e := range idx {
+		want := make([]float32, f)
+		wantLabels := make([]int32, 1)
+		data.Batch(want, wantLabels, []int{12 + e})
+		for j := range f {
+			if x[i*f+j] != want[j] || x8[i*f+j] != data.x[(12+e)*f+j] {
+				t.Fatalf("row %d (subset example %d), feature %d: %v and byte %d, want example %d's %v and %d",
+					i, e, j, x[i*f+j], x8[i*f+j], 12+e, want[j], data.x[(12+e)*f+j])
+			}
+		}
+		if labels[i] != wantLabels[0] || labels8[i] != wantLabels[0] {
+			t.Fatalf("row %d: labels %d and %d, want %d", i, labels[i], labels8[i], wantLabels[0])
+		}
+	}
+}

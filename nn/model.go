@@ -54,14 +54,24 @@ func (d TensorData) Batch(x []float32, labels []int32, idx []int) {
 // subset is the examples idx of a Dataset.
 type subset struct {
 	Dataset
-	idx []int
+	idx    []int
+	picked *[]int // a batch's indices in Dataset, kept so that drawing a batch allocates nothing
 }
 
 func (s subset) Len() int { return len(s.idx) }
 func (s subset) Batch(x []float32, labels []int32, idx []int) {
-	for i, e := range idx { // map through the subset's own index, one example at a time
-		s.Dataset.Batch(x[i*s.Features():(i+1)*s.Features()], labels[i:i+1], s.idx[e:e+1])
+	s.Dataset.Batch(x, labels, s.pick(idx))
+}
+
+// pick maps a batch's indices in s to indices in s.Dataset, so that the whole batch is
+// drawn in one call (one gather, split over the workers, for MNIST).
+func (s subset) pick(idx []int) []int {
+	p := (*s.picked)[:0]
+	for _, e := range idx {
+		p = append(p, s.idx[e])
 	}
+	*s.picked = p
+	return p
 }
 
 // byteSubset is a subset of a ByteBatches, which draws its batches as bytes too.
@@ -71,10 +81,7 @@ type byteSubset struct {
 }
 
 func (s byteSubset) BatchBytes(x []byte, labels []int32, idx []int) {
-	f := s.Features()
-	for i, e := range idx {
-		s.bytes.BatchBytes(x[i*f:(i+1)*f], labels[i:i+1], s.idx[e:e+1])
-	}
+	s.bytes.BatchBytes(x, labels, s.pick(idx))
 }
 func (s byteSubset) ByteScale() float32 { return s.bytes.ByteScale() }
 
@@ -82,10 +89,11 @@ func (s byteSubset) ByteScale() float32 { return s.bytes.ByteScale() }
 // a ValidationSplit's training part is drawn as bytes too, else a subset. Fit makes it once,
 // and a step's type assertion then costs no allocation.
 func subsetOf(data Dataset, idx []int) Dataset {
+	sub := subset{data, idx, new([]int)}
 	if bytes, ok := data.(ByteBatches); ok {
-		return byteSubset{subset{data, idx}, bytes}
+		return byteSubset{sub, bytes}
 	}
-	return subset{data, idx}
+	return sub
 }
 
 // Model is a network with the loss it is trained on and the optimizer that trains it.
