@@ -222,3 +222,36 @@ func BenchmarkAdamUpdate(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkAdamUpdates is one Adam step over the MLP's four parameters (784x128, 128,
+// 128x10, 10): BenchmarkAdamUpdates/<tier>/<how>/threads=<n>, where how is "each" (an
+// AdamUpdate call per parameter, as Adam.Step did) or "together" (one AdamUpdates call).
+func BenchmarkAdamUpdates(b *testing.B) {
+	defer kernels.SetThreads(0)
+	forEachTier(b, func(b *testing.B) {
+		var ps, gs, ms, vs [][]float32
+		for _, n := range []int{784 * 128, 128, 128 * 10, 10} {
+			ps, gs = append(ps, randomVec(n)), append(gs, randomVec(n))
+			ms, vs = append(ms, make([]float32, n)), append(vs, make([]float32, n))
+		}
+		for _, th := range threadCounts() {
+			for _, how := range []string{"each", "together"} {
+				b.Run(fmt.Sprintf("%s/threads=%d", how, th), func(b *testing.B) {
+					kernels.SetThreads(th)
+					step := 0
+					for b.Loop() {
+						step++
+						if how == "together" {
+							kernels.AdamUpdates(ps, gs, ms, vs, 1e-3, 0.9, 0.999, 1e-7, 0, step)
+							continue
+						}
+						for i := range ps {
+							kernels.AdamUpdate(ps[i], gs[i], ms[i], vs[i], 1e-3, 0.9, 0.999, 1e-7, 0, step)
+						}
+					}
+					b.ReportMetric(b.Elapsed().Seconds()*1e6/float64(b.N), "us/op")
+				})
+			}
+		}
+	})
+}
