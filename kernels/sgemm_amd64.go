@@ -14,22 +14,31 @@ const (
 
 // Cache blocking, per tier: a kc x nr sliver of B in L1, an mc x kc block of A in L2, a
 // kc x nc panel of B in L3. The sizes start from the caches (Zen 3: 32 KB L1, 512 KB L2):
-// the AVX2 sliver is 256 x 16 floats = 16 KB, half of L1; the A block 144 x 256 = 147 KB,
-// under a third of L2. Measured on the development machine (Zen 3, AVX2, 1 thread,
+// the AVX2 sliver is 392 x 16 floats = 25 KB, most of L1; the A block 144 x 392 = 226 KB,
+// under half of L2. Measured on the development machine (Zen 3, AVX2, 1 thread,
 // 2026-11-29), the choice inside that range hardly matters: 1024^3 gave 56-72 GFLOPS for
 // every kc in {192, 256, 384} with mc in {72, 144, 288} (two runs each, interleaved; the
 // spread is the machine's noise), and 32x784x128, 784x32x128 (A^T) and 256x784x128 moved
-// by less than the noise for kc in {196, 256, 392, 784}. The AVX-512 sizes scale the same
-// reasoning to 12 x 32 tiles; they have not been measured (no AVX-512 machine yet).
+// by less than the noise for kc in {196, 256, 392, 784}; kc 392 against 256, three
+// interleaved runs, 1 and 2 threads: 256x784x128 65-71 against 65-66 and 124-134 against
+// 112-130 GFLOPS, 1024^3 57-64 against 57-66 and 104-108 against 95-126, 2048^3 55 against
+// 49-62 and 102-120 against 105-118.
+//
+// kc is 392 on every tier, so that MNIST's 784 features are two equal blocks, which two
+// workers of the sparse path take one each (splitK), and so that the tiers sum each element
+// of C in the same blocks (the avx512 and avx2 tiers train to the same bits). The AVX-512
+// sizes scale the same reasoning to 12 x 32 tiles; its sliver, 392 x 32 floats = 49 KB, is
+// a little over Zen 5's 48 KB L1, but the kernel loads only two vectors of it per 24
+// multiply-adds. They have not been measured (no AVX-512 machine yet).
 var (
-	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 256, nc: 3072,
+	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 392, nc: 3072,
 		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2, transpose: transposeAVX2,
 		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
 			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth,
 			masksU8: sparseMasksU8Checked, multiplyU8: checkedSparseU8(avx512SparseWidth, sgemmSparseU8AVX512),
 			transposeU8: transposeBytesAVX2Go}}
-	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 256, nc: 3072,
+	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 392, nc: 3072,
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2, transpose: transposeAVX2,
 		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,

@@ -5,7 +5,8 @@ package kernels
 // stack at every step; Sgemm runs 11-23% faster on amd64 with it (pinned, three rounds,
 // 32x784x128 to 256^3). On arm64, with 32 registers, the two tiles need the same loads per
 // multiply-add. Each element of C is summed in the same order with either tile.
-var genericGemm = &gemmConfig{mr: 2, nr: 4, mc: 128, kc: 256, nc: 1024, kernel: sgemmKernelGeneric,
+// kc is 392, as on the other tiers (see avx2Gemm).
+var genericGemm = &gemmConfig{mr: 2, nr: 4, mc: 128, kc: 392, nc: 1024, kernel: sgemmKernelGeneric,
 	pack: packSliverGeneric, transpose: transposeGeneric,
 	sparse: sparseKernels{finite: finiteRowsGeneric, masks: sparseMasksGeneric[float32], multiply: sgemmSparseGeneric,
 		width: sparseWidthGeneric, masksU8: sparseMasksGeneric[byte], multiplyU8: sgemmSparseU8Generic,

@@ -1,6 +1,7 @@
 package kernels
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -172,6 +173,93 @@ func TestSparseWorth(t *testing.T) {
 			t.Errorf("%s: sparseWorth = %v, want %v", c.name, got, c.want)
 		}
 	}
+}
+
+// TestSparseSplitK: on every tier, a product that two workers split along k (splitK) gives
+// the dense path's bits, for float and byte A in both layouts, widths across vectors, k from
+// the shortest second block splitK takes to two whole blocks, padded strides, NaN in C
+// (beta == 0: not read), guards around C, and B with Inf or NaN in either block (the product
+// then goes back to the dense path). splitK itself is checked on the shapes around its
+// limits.
+func TestSparseSplitK(t *testing.T) {
+	defer SetThreads(0)
+	forEachTier(t, func(t *testing.T) {
+		SetThreads(2)
+		g := impl().gemm
+		kc := g.kc
+		r := rand.New(rand.NewPCG(69, 70))
+		for _, c := range []struct {
+			m, k        int
+			alpha, beta float32
+			want        bool
+		}{
+			{32, 2 * kc, 1, 0, true},
+			{1, kc + (3*kc+3)/4, 1, 0, true},
+			{32, kc + (3*kc+3)/4 - 1, 1, 0, false}, // a second block too short to be worth a worker
+			{32, 2*kc + 1, 1, 0, false},            // three blocks
+			{32, kc, 1, 0, false},                  // one block
+			{32, 2 * kc, 2, 0, false},              // alpha != 1: the sums would be scaled before they are added
+			{32, 2 * kc, 1, 1, false},              // C is an input
+			{2 * kc / 4, 2 * kc, 1, 0, true},
+			{2*kc/4 + 1, 2 * kc, 1, 0, false}, // C more than a quarter of B
+		} {
+			p := gemmProblem{m: c.m, n: 64, k: c.k, alpha: c.alpha, beta: c.beta}
+			if got := splitK(g, &p); got != c.want {
+				t.Errorf("splitK(%dx64x%d, alpha=%v, beta=%v) = %v, want %v", c.m, c.k, c.alpha, c.beta, got, c.want)
+			}
+		}
+
+		const guard, scale = 7, float32(1.0 / 255)
+		i := 0
+		for _, m := range []int{16, 33, 128} {
+			for _, n := range []int{64, 65, 72, 128, 131} {
+				for _, k := range []int{kc + (3*kc+3)/4, 2*kc - 5, 2 * kc} {
+					for _, bad := range []float32{0, float32(math.Inf(-1)), float32(math.NaN())} {
+						if 4*m > k {
+							continue
+						}
+						i++
+						transA, bytes := i%2 == 1, i%3 != 0
+						aRows, aCols := stored(transA, m, k)
+						lda, ldb, ldc := aCols+i%3, n+i%2, n+i%4
+						a8 := byteMatrix(r, aRows, aCols, lda, 0.85)
+						a := floatsOf(a8, scale)
+						b := sparseMatrix(r, k, n, ldb, 0)
+						if bad != 0 { // in the first block or the second
+							b[(i%2*kc+r.IntN(k-kc))*ldb+r.IntN(n)] = bad
+						}
+						c := sparseMatrix(r, guard+m*ldc+guard, 1, 1, 0)
+						for row := range m {
+							for j := range n {
+								c[guard+row*ldc+j] = float32(math.NaN())
+							}
+						}
+						want := append([]float32(nil), c...)
+						dense := gemmProblem{transA: transA, m: m, n: n, k: k, alpha: 1, a: a, lda: lda,
+							b: b, ldb: ldb, c: want[guard : guard+m*ldc], ldc: ldc}
+						gemmSerial(g, &dense, new(packBuffers))
+						name := fmt.Sprintf("%dx%dx%d transA=%v bytes=%v bad=%v", m, n, k, transA, bytes, bad)
+						ok, density := sparseWorth(&dense)
+						work := float64(m*n*k) * density * sparseCost
+						if !ok || !splitK(g, &dense) || min(workersFor(work), m) != 2 { // as runSparse decides
+							t.Fatalf("%s: not split along k by the sparse path", name)
+						}
+						if bytes {
+							SgemmBytes(transA, m, n, k, 1, a8, scale, lda, b, ldb, 0, c[guard:guard+m*ldc], ldc)
+						} else {
+							Sgemm(transA, false, m, n, k, 1, a, lda, b, ldb, 0, c[guard:guard+m*ldc], ldc)
+						}
+						for q := range c {
+							if got, w := c[q], want[q]; math.Float32bits(got) != math.Float32bits(w) &&
+								!(math.IsNaN(float64(got)) && math.IsNaN(float64(w))) {
+								t.Fatalf("%s: c[%d] (guard %d) = %v, the dense path gives %v", name, q, guard, got, w)
+							}
+						}
+					}
+				}
+			}
+		}
+	})
 }
 
 func tierByName(t *testing.T, name string) *tier {
