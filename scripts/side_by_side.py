@@ -8,7 +8,8 @@ For each repetition and batch size it runs `lanes train --json --quiet` (default
 then the baselines' torch_mlp.py on 1 thread; PyTorch also runs once on 2 threads per batch
 size. Every run goes under /usr/bin/time -v for its peak RSS. The ratio is lanes' best time
 over PyTorch's best of 1 and 2 threads, all from this one sitting: on a shared machine only
-figures taken side by side compare.
+figures taken side by side compare. The median ratio (lanes' median over PyTorch's on 1
+thread, its faster count here) shows how much the best depends on a lucky minute.
 
 PyTorch's kernels are pinned as the baselines' run.sh pins them: AVX-512 (OpenBLAS SkylakeX,
 ATen avx512) where the CPU has it, AVX2 (Haswell, avx2) otherwise, since the AVX-512 ones stop
@@ -18,6 +19,7 @@ import argparse
 import json
 import os
 import re
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -104,6 +106,7 @@ def main():
     print("| | " + " | ".join(f"batch {b}" for b in batches) + " |")
     print("|---|" + "---|" * len(batches))
     rows = {"lanes, s": [], "PyTorch 1 thread, s (2 threads)": [], "**ratio, best to best**": [],
+            "ratio, median to median": [],
             "s/epoch, lanes best / PyTorch best": [], "lanes samples/s": [],
             "peak RSS, MB, lanes / PyTorch": [], "test accuracy, lanes / PyTorch": []}
     for b in batches:
@@ -114,6 +117,9 @@ def main():
         rows["PyTorch 1 thread, s (2 threads)"].append(
             ", ".join(f"{r['seconds']:.2f}" for r in T1) + f" ({T2[0]['seconds']:.1f})")
         rows["**ratio, best to best**"].append(f"**{lbest / tbest:.3f}**")
+        median = statistics.median
+        rows["ratio, median to median"].append(
+            f"{median(r['seconds'] for r in L) / median(r['seconds'] for r in T1):.3f}")
         rows["s/epoch, lanes best / PyTorch best"].append(f"{lbest / a.epochs:.2f} / {tbest / a.epochs:.2f}")
         rows["lanes samples/s"].append(span([r["samples"] / 1000 for r in L]) + "K")
         rows["peak RSS, MB, lanes / PyTorch"].append(
