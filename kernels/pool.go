@@ -15,10 +15,13 @@ import (
 // awake. A helper is claimed by one call at a time; when none is free, the caller runs the
 // part itself, so concurrent callers never wait on one another.
 //
-// The parts of a call are claimed, not assigned: the caller and its helpers each take the
-// next part nobody has taken until none is left. A helper that starts late (its thread
-// descheduled, as on a busy shared machine) leaves its part to the caller instead of holding
-// the call up. Which goroutine computes a part never changes the part's result.
+// Part 0 is the caller's; the others are claimed, not assigned: the caller (once done with
+// part 0) and its helpers each take the next part nobody has taken until none is left. A
+// helper that starts late (its thread descheduled, as on a busy shared machine) leaves its
+// part to the caller instead of holding the call up. Which goroutine computes a part never
+// changes the part's result; keeping part 0 on the caller keeps the same data on the same
+// core from one call to the next (the first half of W1 in the MLP's forward product, its
+// weight gradient and its Adam update).
 
 // helperSpin is how long an idle helper spins before parking. The MLP's training steps call
 // parallel kernels less than 50 us apart, so its helpers stay awake; a spinning helper takes
@@ -124,7 +127,7 @@ func runParallel(job parter, parts int) {
 	ensureHelpers(want)
 	c := callPool.Get().(*parallelCall)
 	c.job, c.parts = job, int32(parts)
-	c.next.Store(0)
+	c.next.Store(1) // part 0 is the caller's
 	c.finished.Store(0)
 	var handed [maxHelpers]*helper
 	_, hs := usableHelpers()
@@ -145,6 +148,7 @@ func runParallel(job parter, parts int) {
 			}
 		}
 	}
+	c.run(0)
 	c.work()
 	c.takeBack(handed[:n])
 	c.wait()
@@ -181,10 +185,15 @@ func (c *parallelCall) work() {
 		if part >= c.parts {
 			return
 		}
-		c.job.runPart(int(part))
-		if c.finished.Add(1) == c.parts {
-			c.signal()
-		}
+		c.run(part)
+	}
+}
+
+// run computes one part of the call.
+func (c *parallelCall) run(part int32) {
+	c.job.runPart(int(part))
+	if c.finished.Add(1) == c.parts {
+		c.signal()
 	}
 }
 
