@@ -145,7 +145,7 @@ func runSparse(g *gemmConfig, p *gemmProblem, density float64) bool {
 // splitK reports whether two workers of the sparse path should each take one of op(A)'s
 // two blocks of kc columns (and B's rows) for all of C's rows, rather than half of the rows
 // for all of k: when k is two blocks of nearly equal size, C's write-back is C = alpha*sums
-// (beta == 0) with alpha == 1, and B is at least four times the size of C. The first worker
+// (beta == 0) with alpha == 1, and B is at least twice the size of C. The first worker
 // writes its block's sums into C, the second into a scratch matrix that the caller then adds
 // to C: exactly the addition the serial path's write-back of the second block makes (C =
 // 1*sums + 1*C), so C is the same to the bit.
@@ -158,11 +158,12 @@ func runSparse(g *gemmConfig, p *gemmProblem, density float64) bool {
 // minutes (a neighbour slowing this machine's loads) 478 -> 428 and 535 -> 445, Adam in it
 // 104 -> 50 and 120 -> 53; in calm ones +14, +2.5, +3 and +4 (the add, and the halves'
 // different nonzero counts, against Adam's gain). Batch 32: 146.5 -> 146.3, 155.3 -> 152.3,
-// 149.0 -> 146.6.
+// 149.0 -> 146.6. Batch 256 (k = 3.1m): 575.6 -> 572.5 and 676.0 -> 623.2; batch 512
+// (k = 1.5m), where the add is four times longer: 1588 -> 1574 and 1644 -> 1732.
 func splitK(g *gemmConfig, p *gemmProblem) bool {
 	second := p.k - g.kc
 	return p.alpha == 1 && p.beta == 0 && second > 0 && second <= g.kc && 4*second >= 3*g.kc &&
-		p.k >= 4*p.m
+		p.k >= 2*p.m
 }
 
 // gemmGrid chooses how many parts C is cut into along M (rowParts, in whole mr-row tiles)

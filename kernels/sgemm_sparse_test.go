@@ -200,8 +200,8 @@ func TestSparseSplitK(t *testing.T) {
 			{32, kc, 1, 0, false},                  // one block
 			{32, 2 * kc, 2, 0, false},              // alpha != 1: the sums would be scaled before they are added
 			{32, 2 * kc, 1, 1, false},              // C is an input
-			{2 * kc / 4, 2 * kc, 1, 0, true},
-			{2*kc/4 + 1, 2 * kc, 1, 0, false}, // C more than a quarter of B
+			{2 * kc / 2, 2 * kc, 1, 0, true},
+			{2*kc/2 + 1, 2 * kc, 1, 0, false}, // C more than half of B
 		} {
 			p := gemmProblem{m: c.m, n: 64, k: c.k, alpha: c.alpha, beta: c.beta}
 			if got := splitK(g, &p); got != c.want {
@@ -211,11 +211,11 @@ func TestSparseSplitK(t *testing.T) {
 
 		const guard, scale = 7, float32(1.0 / 255)
 		i := 0
-		for _, m := range []int{16, 33, 128} {
+		for _, m := range []int{16, 33, 128, 300} {
 			for _, n := range []int{64, 65, 72, 128, 131} {
 				for _, k := range []int{kc + (3*kc+3)/4, 2*kc - 5, 2 * kc} {
 					for _, bad := range []float32{0, float32(math.Inf(-1)), float32(math.NaN())} {
-						if 4*m > k {
+						if 2*m > k {
 							continue
 						}
 						i++
