@@ -46,8 +46,8 @@ func runDense(g *gemmConfig, p *gemmProblem) {
 		return
 	}
 	job := jobPool.Get().(*gemmJob)
-	job.cfg, job.whole, job.rowParts, job.colParts, job.sparse, job.checkB = g, *p, rowParts, colParts, false, false
-	job.splitK = false
+	job.cfg, job.whole, job.rowParts, job.colParts = g, *p, rowParts, colParts
+	job.sparse, job.checkB, job.splitK = false, false, false
 	runParallel(job, rowParts*colParts)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
@@ -237,16 +237,7 @@ func (j *gemmJob) block(part int) gemmProblem {
 	lo, hi := span(part/j.colParts, j.rowParts, p.m, rowTile)
 	p.m = hi - lo
 	p.c = p.c[lo*p.ldc:]
-	switch {
-	case p.a8 != nil && p.transA:
-		p.a8 = p.a8[lo:]
-	case p.a8 != nil:
-		p.a8 = p.a8[lo*p.lda:]
-	case p.transA:
-		p.a = p.a[lo:]
-	default:
-		p.a = p.a[lo*p.lda:]
-	}
+	p.moveA(lo, 0)
 	lo, hi = span(part%j.colParts, j.colParts, p.n, j.cfg.nr)
 	p.n = hi - lo
 	p.c = p.c[lo:]
@@ -256,6 +247,19 @@ func (j *gemmJob) block(part int) gemmProblem {
 		p.b = p.b[lo:]
 	}
 	return p
+}
+
+// moveA makes op(A), bytes or floats, start at its row i and column q.
+func (p *gemmProblem) moveA(i, q int) {
+	at := i*p.lda + q // op(A)[i][q] is A[i*lda+q], or A[q*lda+i] when transposed
+	if p.transA {
+		at = q*p.lda + i
+	}
+	if p.a8 != nil {
+		p.a8 = p.a8[at:]
+	} else {
+		p.a = p.a[at:]
+	}
 }
 
 // span returns the range of indices below size that part i of parts covers, cut at whole
@@ -275,16 +279,7 @@ func (j *gemmJob) kBlock(part int) gemmProblem {
 	}
 	kc := j.cfg.kc
 	p.k -= kc
-	switch {
-	case p.a8 != nil && p.transA:
-		p.a8 = p.a8[kc*p.lda:]
-	case p.a8 != nil:
-		p.a8 = p.a8[kc:]
-	case p.transA:
-		p.a = p.a[kc*p.lda:]
-	default:
-		p.a = p.a[kc:]
-	}
+	p.moveA(0, kc)
 	p.b = p.b[kc*p.ldb:] // splitK: B not transposed
 	p.c, p.ldc = j.second, p.n
 	return p
