@@ -22,6 +22,11 @@ type gemmConfig struct {
 	kernel     gemmKernel
 	pack       func(dst, src []float32, ld, kc, w, valid int, contiguous bool) // see packSliver
 
+	// packRows, when set, packs slivers whole slivers of width nr side by side from a B
+	// whose steps are its rows (not transposed): dst[s*kc*nr:] is sliver s, laid out as
+	// pack(dst[s*kc*nr:], src[s*nr:], ld, kc, nr, nr, true) would, only faster from memory.
+	packRows func(dst, src []float32, ld, kc, slivers int)
+
 	// shortMR and short, when set, are a shorter tile for a block's leftover rows, so that
 	// they are not padded to mr (see tileRuns).
 	shortMR int
@@ -244,7 +249,12 @@ func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 				beta = 1 // later k blocks add to what the first one wrote
 			}
 			buf.b = grow(buf.b, kc*roundUp(nc, nr))
-			for s := 0; s < nc; s += nr {
+			packed := 0
+			if g.packRows != nil && !p.transB {
+				packed = nc / nr * nr
+				g.packRows(buf.b, p.b[pc*p.ldb+jc:], p.ldb, kc, nc/nr)
+			}
+			for s := packed; s < nc; s += nr {
 				// op(B)[pc+q][j] is B[(pc+q)*ldb+j], or B[j*ldb+pc+q] when transposed.
 				j := jc + s
 				if p.transB {

@@ -2,6 +2,8 @@
 
 package kernels
 
+import "fmt"
+
 // The assembly micro-kernels' register tiles; asm/sgemm/kernel.go generates them and
 // TestGemmTilesMatchGenerator checks these numbers against its doc comments.
 const (
@@ -33,14 +35,14 @@ const (
 var (
 	avx512Gemm = &gemmConfig{mr: avx512MR, nr: avx512NR, mc: 192, kc: 392, nc: 3072,
 		kernel: checkedKernel(avx512MR, avx512NR, sgemmKernelAVX512), pack: packSliverAVX2, transpose: transposeAVX2,
-		shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
+		packRows: packRows32AVX2Checked, shortMR: avx512ShortMR, short: checkedKernel(avx512ShortMR, avx512NR, sgemmKernelShortAVX512),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
 			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth,
 			masksU8: sparseMasksU8Checked, multiplyU8: checkedSparseU8(avx512SparseWidth, sgemmSparseU8AVX512),
 			transposeU8: transposeBytesAVX2Go}}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 392, nc: 3072,
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2, transpose: transposeAVX2,
-		shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
+		packRows: packRows16AVX2Checked, shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
 			multiply: checkedSparse(avx2SparseWidth, sgemmSparseAVX2), width: avx2SparseWidth,
 			masksU8: sparseMasksU8Checked, multiplyU8: checkedSparseU8(avx2SparseWidth, sgemmSparseU8AVX2),
@@ -190,6 +192,38 @@ func transposeAVX2(dst []float32, ldd int, src []float32, lds, rows, cols int) {
 		}
 		for j, v := range src[r*lds+from : r*lds+cols] {
 			dst[(from+j)*ldd+r] = v
+		}
+	}
+}
+
+// packRows16AVX2Checked and packRows32AVX2Checked are gemmConfig.packRows for slivers 16 and
+// 32 floats wide: the assembly takes the rows in blocks of eight (see packRows in
+// asm/sgemm/pack.go), packCopy the last kc%8. Bounds are checked here, before any assembly
+// runs.
+func packRows16AVX2Checked(dst, src []float32, ld, kc, slivers int) {
+	packRowsAVX2(dst, src, ld, kc, 16, slivers, packRows16AVX2, packCopy16AVX2)
+}
+
+func packRows32AVX2Checked(dst, src []float32, ld, kc, slivers int) {
+	packRowsAVX2(dst, src, ld, kc, 32, slivers, packRows32AVX2, packCopy32AVX2)
+}
+
+func packRowsAVX2(dst, src []float32, ld, kc, w, slivers int,
+	rows func(dst, src *float32, ld, blocks, slivers, kc int), tail func(dst, src *float32, ld, kc int)) {
+	if slivers <= 0 || kc <= 0 {
+		return
+	}
+	if len(dst) < slivers*kc*w || len(src) < (kc-1)*ld+slivers*w || ld < slivers*w {
+		panic(fmt.Sprintf("kernels: packRows: %d slivers of %d x %d from %d floats (ld %d) into %d",
+			slivers, kc, w, len(src), ld, len(dst)))
+	}
+	k8 := kc &^ 7
+	if k8 > 0 {
+		rows(&dst[0], &src[0], ld, k8/8, slivers, kc)
+	}
+	if k8 < kc {
+		for s := 0; s < slivers; s++ {
+			tail(&dst[s*kc*w+k8*w], &src[k8*ld+s*w], ld, kc-k8)
 		}
 	}
 }

@@ -35,10 +35,20 @@ func fmaPeakAVX2(iters int)
 //go:noescape
 func packCopy16AVX2(dst *float32, src *float32, ld int, kc int)
 
+// for q := 0; q < 8*blocks; q++ { for s := 0; s < slivers; s++ { copy(dst[s*kc*16+q*16:][:16], src[q*ld+s*16:][:16]) } }
+//
+//go:noescape
+func packRows16AVX2(dst *float32, src *float32, ld int, blocks int, slivers int, kc int)
+
 // for q := 0; q < kc; q++ { copy(dst[q*32:q*32+32], src[q*ld:q*ld+32]) }
 //
 //go:noescape
 func packCopy32AVX2(dst *float32, src *float32, ld int, kc int)
+
+// for q := 0; q < 8*blocks; q++ { for s := 0; s < slivers; s++ { copy(dst[s*kc*32+q*32:][:32], src[q*ld+s*32:][:32]) } }
+//
+//go:noescape
+func packRows32AVX2(dst *float32, src *float32, ld int, blocks int, slivers int, kc int)
 
 // for q := 0; q < kc; q++ { for r := 0; r < 4; r++ { dst[q*w+r] = src[r*ld+q] } }, kc%8 == 0
 //

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -466,6 +467,53 @@ func TestTransposeMatchesDefinition(t *testing.T) {
 						if dst[j*ldd+q] != sentinel {
 							t.Fatalf("%s %dx%d: padding dst[%d][%d] written", name, rows, cols, j, q)
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestPackRowsMatchesPack checks each tier's packRows, where it has one (see checkPackRows).
+func TestPackRowsMatchesPack(t *testing.T) {
+	tested := 0
+	for _, name := range Available() {
+		g := tierByName(t, name).gemm
+		if g.packRows != nil {
+			checkPackRows(t, name, g.nr, g.packRows)
+			tested++
+		}
+	}
+	if tested == 0 && slices.Contains(Available(), "avx2") {
+		t.Fatal("the avx2 tier has no packRows")
+	}
+}
+
+// checkPackRows compares packRows with packSliverGeneric, sliver by sliver: every kc up to 6, around the
+// blocks of eight rows and around kc 392, one to three slivers of width w, row strides
+// longer than the slivers, guards around dst, and a src that ends exactly where the last
+// sliver's last step does.
+func checkPackRows(t *testing.T, name string, w int, packRows func(dst, src []float32, ld, kc, slivers int)) {
+	t.Helper()
+	r := rand.New(rand.NewPCG(45, 46))
+	for _, kc := range []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 15, 16, 17, 391, 392, 393} {
+		for slivers := 1; slivers <= 3; slivers++ {
+			ld := slivers*w + r.IntN(5)
+			src := make([]float32, (kc-1)*ld+slivers*w)
+			for i := range src {
+				src[i] = r.Float32()
+			}
+			guarded := newGuarded(slivers*kc*w, 1)
+			dst := guarded.s()
+			packRows(dst, src, ld, kc, slivers)
+			guarded.check(t, fmt.Sprintf("%s packRows kc %d, %d slivers", name, kc, slivers))
+			want := make([]float32, kc*w)
+			for s := 0; s < slivers; s++ {
+				packSliverGeneric(want, src[s*w:], ld, kc, w, w, true)
+				for i, v := range want {
+					if got := dst[s*kc*w+i]; got != v {
+						t.Fatalf("%s kc %d, %d slivers (ld %d): sliver %d step %d column %d = %v, want %v",
+							name, kc, slivers, ld, s, i/w, i%w, got, v)
 					}
 				}
 			}

@@ -21,6 +21,7 @@ func main() {
 	}
 	for _, w := range []int{16, 32} {
 		packCopy(w)
+		packRows(w)
 	}
 	for _, rows := range []int{4, 6, 8} {
 		packTranspose(rows)
