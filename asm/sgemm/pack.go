@@ -34,12 +34,7 @@ func packCopy(w int) {
 	Label("loop")
 	TESTQ(kc, kc)
 	JZ(LabelRef("done"))
-	for i := range v {
-		VMOVUPS(Mem{Base: src}.Offset(32*i), v[i])
-	}
-	for i := range v {
-		VMOVUPS(v[i], Mem{Base: dst}.Offset(32*i))
-	}
+	copyStep(Mem{Base: dst}, Mem{Base: src}, v)
 	ADDQ(ld, src)
 	ADDQ(U32(4*w), dst)
 	DECQ(kc)
@@ -47,6 +42,17 @@ func packCopy(w int) {
 	Label("done")
 	VZEROUPPER()
 	RET()
+}
+
+// copyStep copies one step of a sliver, len(v) vectors of floats, from src to dst through
+// the registers v.
+func copyStep(dst, src Mem, v []VecVirtual) {
+	for i := range v {
+		VMOVUPS(src.Offset(32*i), v[i])
+	}
+	for i := range v {
+		VMOVUPS(v[i], dst.Offset(32*i))
+	}
 }
 
 // packRows emits packRows<w>AVX2: whole slivers of a panel whose steps are contiguous
@@ -103,12 +109,7 @@ func packRows(w int) {
 		case 3:
 			row = Mem{Base: base, Index: ld3, Scale: 1}
 		}
-		for i := range v {
-			VMOVUPS(row.Offset(32*i), v[i])
-		}
-		for i := range v {
-			VMOVUPS(v[i], Mem{Base: dst}.Offset(4*w*r+32*i))
-		}
+		copyStep(Mem{Base: dst}.Offset(4*w*r), row, v)
 	}
 	ADDQ(U32(4*w), src0)
 	ADDQ(U32(4*w), src4)
