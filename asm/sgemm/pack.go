@@ -27,10 +27,7 @@ func packCopy(w int) {
 	ld := simd.LoadGP(Param("ld"))
 	kc := simd.LoadGP(Param("kc"))
 	SHLQ(U8(2), ld)
-	v := make([]VecVirtual, w/8)
-	for i := range v {
-		v[i] = YMM()
-	}
+	v := simd.AVX2.Vecs(w / 8)
 	Label("loop")
 	TESTQ(kc, kc)
 	JZ(LabelRef("done"))
@@ -80,10 +77,7 @@ func packRows(w int) {
 	IMUL3Q(U32(4*w), sliverBytes, sliverBytes) // one sliver of dst: kc steps of w floats
 	ld3 := GP64()
 	LEAQ(Mem{Base: ld, Index: ld, Scale: 2}, ld3)
-	v := make([]VecVirtual, w/8)
-	for i := range v {
-		v[i] = YMM()
-	}
+	v := simd.AVX2.Vecs(w / 8)
 
 	Label("block")
 	TESTQ(blocks, blocks)
