@@ -249,12 +249,12 @@ func gemmSerial(g *gemmConfig, p *gemmProblem, buf *packBuffers) {
 				beta = 1 // later k blocks add to what the first one wrote
 			}
 			buf.b = grow(buf.b, kc*roundUp(nc, nr))
-			packed := 0
-			if g.packRows != nil && !p.transB {
-				packed = nc / nr * nr
+			s := 0
+			if g.packRows != nil && !p.transB { // whole slivers at once, the rest one by one
 				g.packRows(buf.b, p.b[pc*p.ldb+jc:], p.ldb, kc, nc/nr)
+				s = nc / nr * nr
 			}
-			for s := packed; s < nc; s += nr {
+			for ; s < nc; s += nr {
 				// op(B)[pc+q][j] is B[(pc+q)*ldb+j], or B[j*ldb+pc+q] when transposed.
 				j := jc + s
 				if p.transB {

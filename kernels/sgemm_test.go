@@ -489,10 +489,10 @@ func TestPackRowsMatchesPack(t *testing.T) {
 	}
 }
 
-// checkPackRows compares packRows with packSliverGeneric, sliver by sliver: every kc up to 6, around the
-// blocks of eight rows and around kc 392, one to three slivers of width w, row strides
-// longer than the slivers, guards around dst, and a src that ends exactly where the last
-// sliver's last step does.
+// checkPackRows compares packRows with packSliverGeneric, sliver by sliver: every kc up to
+// 6, around the blocks of eight rows and around kc 392, one to three slivers of width w,
+// row strides longer than the slivers, guards around dst, and a src that ends exactly where
+// the last sliver's last step does.
 func checkPackRows(t *testing.T, name string, w int, packRows func(dst, src []float32, ld, kc, slivers int)) {
 	t.Helper()
 	r := rand.New(rand.NewPCG(45, 46))

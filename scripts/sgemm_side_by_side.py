@@ -25,6 +25,8 @@ import subprocess
 import sys
 import tempfile
 
+from side_by_side import torch_env  # the baselines' thread count and kernel pinning
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # BenchmarkSgemm/avx2/784x32x128-At/threads=1-2   1000   103715 ns/op   61.92 GFLOPS
@@ -61,11 +63,8 @@ def lanes_round(binary, tier, pin, labels):
 
 def openblas_round(baselines, threads, pin):
     """One run of openblas_sgemm.py: {(m, k, n, threads): GFLOPS}."""
-    avx512 = "avx512f" in open("/proc/cpuinfo").read()
-    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
-               OPENBLAS_CORETYPE="SkylakeX" if avx512 else "Haswell")
-    env.pop("OPENBLAS_L2_SIZE", None)
-    out = run(pinned(["/usr/bin/python3", os.path.join(baselines, "openblas_sgemm.py")], pin), env)
+    out = run(pinned(["/usr/bin/python3", os.path.join(baselines, "openblas_sgemm.py")], pin),
+              torch_env(threads))
     figures = {}
     for line in out.splitlines():
         m = OPENBLAS_LINE.match(line)
