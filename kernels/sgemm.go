@@ -37,6 +37,12 @@ type gemmConfig struct {
 	// transpose sets dst[j*ldd+i] = src[i*lds+j] for i < rows and j < cols: the copies in
 	// and out of runTransposed.
 	transpose func(dst []float32, ldd int, src []float32, lds, rows, cols int)
+
+	// narrow, when set, is the recipe for a dense product whose C is at most half a sliver
+	// wide (n <= nr/2, the MLP's 10 classes): one with slivers half as wide, which pad such a
+	// C, or its transpose (runTransposed) when C has fewer than nr rows, half as much. It must
+	// sum each element of C in the same order, so that the result is the same to the bit.
+	narrow *gemmConfig
 }
 
 // tileRun is a run of count tiles of one height down a block of A, starting at row start;

@@ -39,7 +39,8 @@ var (
 		sparse: sparseKernels{finite: finiteRowsChecked, masks: sparseMasksChecked,
 			multiply: checkedSparse(avx512SparseWidth, sgemmSparseAVX512), width: avx512SparseWidth,
 			masksU8: sparseMasksU8Checked, multiplyU8: checkedSparseU8(avx512SparseWidth, sgemmSparseU8AVX512),
-			transposeU8: transposeBytesAVX2Go}}
+			transposeU8: transposeBytesAVX2Go},
+		narrow: avx2Gemm}
 	avx2Gemm = &gemmConfig{mr: avx2MR, nr: avx2NR, mc: 144, kc: 392, nc: 3072,
 		kernel: checkedKernel(avx2MR, avx2NR, sgemmKernelAVX2), pack: packSliverAVX2, transpose: transposeAVX2,
 		packRows: packRows16AVX2Checked, shortMR: avx2ShortMR, short: checkedKernel(avx2ShortMR, avx2NR, sgemmKernelShortAVX2),

@@ -33,6 +33,7 @@ func workersFor(work float64) int {
 // buffers, and every element of C is summed in the same order whatever the split, so the
 // result does not depend on the number of workers.
 func runDense(g *gemmConfig, p *gemmProblem) {
+	g = g.recipeFor(p)
 	if transposeWorth(g, p) {
 		runTransposed(g, p)
 		return
@@ -51,6 +52,15 @@ func runDense(g *gemmConfig, p *gemmProblem) {
 	runParallel(job, rowParts*colParts)
 	job.whole = gemmProblem{} // drop references to the caller's slices
 	jobPool.Put(job)
+}
+
+// recipeFor is the recipe runDense computes p with: g, or g.narrow for a C at most half a
+// sliver wide.
+func (g *gemmConfig) recipeFor(p *gemmProblem) *gemmConfig {
+	if g.narrow != nil && p.n <= g.nr/2 {
+		return g.narrow
+	}
+	return g
 }
 
 // transposeWorth reports whether p's transpose fills the register tiles better: a C narrower

@@ -438,6 +438,51 @@ func TestNarrowTransposeBitIdentical(t *testing.T) {
 	})
 }
 
+// TestNarrowRecipeBitIdentical: a tier with a narrow recipe (avx512's is avx2's) computes a
+// C at most half a sliver wide with it, and gets the same bits as its own tiles would, for
+// every width up to a whole sliver, both transposes, alpha and beta, and rows from fewer
+// than a sliver (computed directly) to many (computed transposed).
+func TestNarrowRecipeBitIdentical(t *testing.T) {
+	forEachTier(t, func(t *testing.T) {
+		g := impl().gemm
+		if g.narrow == nil {
+			t.Skip("this tier has no narrow recipe")
+		}
+		if g.narrow.nr*2 != g.nr || g.narrow.kc != g.kc {
+			t.Fatalf("narrow recipe: nr %d, kc %d; want nr %d, kc %d", g.narrow.nr, g.narrow.kc, g.nr/2, g.kc)
+		}
+		r := rand.New(rand.NewPCG(33, 34))
+		for n := 1; n <= g.nr; n++ {
+			p := gemmProblem{n: n}
+			if want := n <= g.nr/2; (g.recipeFor(&p) == g.narrow) != want {
+				t.Fatalf("n = %d: narrow recipe taken %v, want %v", n, !want, want)
+			}
+			for _, m := range []int{1, 10, 16, g.nr, 100} {
+				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					k := 1 + r.IntN(2*g.kc)
+					aRows, aCols := stored(tr[0], m, k)
+					bRows, bCols := stored(tr[1], k, n)
+					ldc := n + r.IntN(3)
+					p := gemmProblem{transA: tr[0], transB: tr[1], m: m, n: n, k: k,
+						alpha: []float32{1, -0.75}[r.IntN(2)], beta: []float32{0, 0.5}[r.IntN(2)],
+						a: sparseMatrix(r, aRows, aCols, aCols, 0), lda: aCols,
+						b: sparseMatrix(r, bRows, bCols, bCols, 0), ldb: bCols,
+						c: sparseMatrix(r, m, n, ldc, 0), ldc: ldc}
+					own := p
+					own.c = append([]float32(nil), p.c...)
+					gemmSerial(g, &own, new(packBuffers))
+					Sgemm(p.transA, p.transB, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
+					for i := range p.c {
+						if math.Float32bits(p.c[i]) != math.Float32bits(own.c[i]) {
+							t.Fatalf("%dx%dx%d tA=%v tB=%v: C[%d] = %v, %v with the tier's own tiles", m, n, k, tr[0], tr[1], i, p.c[i], own.c[i])
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 // TestTransposeMatchesDefinition checks each tier's transpose (runTransposed's copies) on
 // every shape up to 20 x 20, with row strides longer than the rows and guards around dst.
 func TestTransposeMatchesDefinition(t *testing.T) {
