@@ -19,8 +19,10 @@ import (
 // sparseSteps is how many columns of op(A), and rows of B, one mask and one multiply call
 // cover: a mask is a uint64. On AVX2, 64 x 64 floats of B, 16 KB, half of Zen 3's 32 KB L1,
 // stay in L1 while every row of a block uses them (runs of 32, 48, 96 and 128 steps trained
-// slower); on AVX-512, 64 x 128 floats, 32 KB of Zen 5's 48 KB (not measured: no AVX-512
-// machine yet).
+// slower). On AVX-512, 64 x 128 floats are 32 KB, all of Zen 4's L1, yet on that machine
+// (2026-12-06, BenchmarkSgemmBytes, us, 1 and 2 threads) runs of 32 steps were slower
+// (128x784x128 103-114 against 93-95 and 70 against 51-59) and so were the AVX2 kernels'
+// 64 columns a call (32x784x128 36-39 against 28-34, 1 thread).
 const sparseSteps = 64
 
 // sparseKernels is one tier's sparse path.
