@@ -2,7 +2,7 @@
 """Measure lanes' SGEMM and OpenBLAS's, alternately, and print the side-by-side table of the
 README's Performance section.
 
-usage: scripts/sgemm_side_by_side.py [--baselines DIR] [--rounds 3] [--tier avx2] [--pin CPU]
+usage: scripts/sgemm_side_by_side.py [--baselines DIR] [--rounds 3] [--tier TIER] [--pin CPU]
                                      [--out DIR]
 
 Each round runs lanes' BenchmarkSgemm for one tier (1 thread and GOMAXPROCS), then the
@@ -88,7 +88,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--baselines", default=os.path.join(REPO, "..", "shared", "baselines"))
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--tier", default="avx2", help="lanes' tier (default avx2)")
+    best = "avx512" if "avx512f" in open("/proc/cpuinfo").read() else "avx2"
+    ap.add_argument("--tier", default=best, help=f"lanes' tier (default here: {best}, the best this CPU has)")
     ap.add_argument("--pin", type=int, help="run both on this CPU, 1 thread only")
     ap.add_argument("--out", help="folder for the benchmark binary (default: a temporary one)")
     args = ap.parse_args()
