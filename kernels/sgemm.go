@@ -39,9 +39,9 @@ type gemmConfig struct {
 	transpose func(dst []float32, ldd int, src []float32, lds, rows, cols int)
 
 	// narrow, when set, is the recipe for a dense product whose C is at most half a sliver
-	// wide (n <= nr/2, the MLP's 10 classes): one with slivers half as wide, which pad such a
-	// C, or its transpose (runTransposed) when C has fewer than nr rows, half as much. It must
-	// sum each element of C in the same order, so that the result is the same to the bit.
+	// wide (n <= nr/2, the MLP's 10 classes): one whose slivers, half as wide, pad such a C
+	// (or its transpose, see runTransposed) half as much. It must sum each element of C in
+	// the same order, so that the result is the same to the bit.
 	narrow *gemmConfig
 }
 

@@ -31,7 +31,8 @@ func workersFor(work float64) int {
 // runDense splits p into a fixed grid of blocks of C, one per worker, and computes them; the
 // calling goroutine takes block 0. Each block is a whole sub-product of C with its own pack
 // buffers, and every element of C is summed in the same order whatever the split, so the
-// result does not depend on the number of workers.
+// result does not depend on the number of workers. A narrow C goes to g's narrow recipe, a
+// C narrower than a sliver (and tall enough) to its transpose.
 func runDense(g *gemmConfig, p *gemmProblem) {
 	g = g.recipeFor(p)
 	if transposeWorth(g, p) {
