@@ -396,6 +396,35 @@ func TestTileRuns(t *testing.T) {
 	}
 }
 
+// randomProblem is an m x n x k product of random floats with transposes tr, a random
+// alpha (1 or not) and beta (0 or not), and a row stride of C up to 2 past n.
+func randomProblem(r *rand.Rand, m, n, k int, tr [2]bool) gemmProblem {
+	aRows, aCols := stored(tr[0], m, k)
+	bRows, bCols := stored(tr[1], k, n)
+	ldc := n + r.IntN(3)
+	return gemmProblem{transA: tr[0], transB: tr[1], m: m, n: n, k: k,
+		alpha: []float32{1, -0.75}[r.IntN(2)], beta: []float32{0, 0.5}[r.IntN(2)],
+		a: sparseMatrix(r, aRows, aCols, aCols, 0), lda: aCols,
+		b: sparseMatrix(r, bRows, bCols, bCols, 0), ldb: bCols,
+		c: sparseMatrix(r, m, n, ldc, 0), ldc: ldc}
+}
+
+// sgemmMatchesTiles fails t unless Sgemm computes p to the same bits as g's own tiles do
+// directly (gemmSerial); how names the way Sgemm is expected to take.
+func sgemmMatchesTiles(t *testing.T, g *gemmConfig, p gemmProblem, how string) {
+	t.Helper()
+	direct := p
+	direct.c = append([]float32(nil), p.c...)
+	gemmSerial(g, &direct, new(packBuffers))
+	Sgemm(p.transA, p.transB, p.m, p.n, p.k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
+	for i := range p.c {
+		if math.Float32bits(p.c[i]) != math.Float32bits(direct.c[i]) {
+			t.Fatalf("%dx%dx%d tA=%v tB=%v: C[%d] = %v %s, %v by the tiles directly",
+				p.m, p.n, p.k, p.transA, p.transB, i, p.c[i], how, direct.c[i])
+		}
+	}
+}
+
 // TestNarrowTransposeBitIdentical: a C narrower than a register tile is computed as its
 // transpose (runTransposed); it must be the same to the bit as the direct tiles, for every
 // combination of transposes, alpha and beta, widths across the tile and row strides beyond n.
@@ -407,28 +436,12 @@ func TestNarrowTransposeBitIdentical(t *testing.T) {
 		for n := 1; n < g.nr; n++ {
 			for _, m := range []int{g.nr, 3*g.nr + 5, 128, 300} {
 				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-					k := 1 + r.IntN(300)
-					aRows, aCols := stored(tr[0], m, k)
-					bRows, bCols := stored(tr[1], k, n)
-					ldc := n + r.IntN(3)
-					p := gemmProblem{transA: tr[0], transB: tr[1], m: m, n: n, k: k,
-						alpha: []float32{1, -0.75}[r.IntN(2)], beta: []float32{0, 0.5}[r.IntN(2)],
-						a: sparseMatrix(r, aRows, aCols, aCols, 0), lda: aCols,
-						b: sparseMatrix(r, bRows, bCols, bCols, 0), ldb: bCols,
-						c: sparseMatrix(r, m, n, ldc, 0), ldc: ldc}
+					p := randomProblem(r, m, n, 1+r.IntN(300), tr)
 					if !transposeWorth(g, &p) {
 						continue
 					}
 					taken++
-					direct := p
-					direct.c = append([]float32(nil), p.c...)
-					gemmSerial(g, &direct, new(packBuffers))
-					Sgemm(p.transA, p.transB, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
-					for i := range p.c {
-						if math.Float32bits(p.c[i]) != math.Float32bits(direct.c[i]) {
-							t.Fatalf("%dx%dx%d tA=%v tB=%v: C[%d] = %v transposed, %v direct", m, n, k, tr[0], tr[1], i, p.c[i], direct.c[i])
-						}
-					}
+					sgemmMatchesTiles(t, g, p, "transposed")
 				}
 			}
 		}
@@ -459,24 +472,7 @@ func TestNarrowRecipeBitIdentical(t *testing.T) {
 			}
 			for _, m := range []int{1, 10, 16, g.nr, 100} {
 				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
-					k := 1 + r.IntN(2*g.kc)
-					aRows, aCols := stored(tr[0], m, k)
-					bRows, bCols := stored(tr[1], k, n)
-					ldc := n + r.IntN(3)
-					p := gemmProblem{transA: tr[0], transB: tr[1], m: m, n: n, k: k,
-						alpha: []float32{1, -0.75}[r.IntN(2)], beta: []float32{0, 0.5}[r.IntN(2)],
-						a: sparseMatrix(r, aRows, aCols, aCols, 0), lda: aCols,
-						b: sparseMatrix(r, bRows, bCols, bCols, 0), ldb: bCols,
-						c: sparseMatrix(r, m, n, ldc, 0), ldc: ldc}
-					own := p
-					own.c = append([]float32(nil), p.c...)
-					gemmSerial(g, &own, new(packBuffers))
-					Sgemm(p.transA, p.transB, m, n, k, p.alpha, p.a, p.lda, p.b, p.ldb, p.beta, p.c, p.ldc)
-					for i := range p.c {
-						if math.Float32bits(p.c[i]) != math.Float32bits(own.c[i]) {
-							t.Fatalf("%dx%dx%d tA=%v tB=%v: C[%d] = %v, %v with the tier's own tiles", m, n, k, tr[0], tr[1], i, p.c[i], own.c[i])
-						}
-					}
+					sgemmMatchesTiles(t, g, randomProblem(r, m, n, 1+r.IntN(2*g.kc), tr), "by the narrow recipe")
 				}
 			}
 		}
