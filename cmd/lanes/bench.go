@@ -162,6 +162,7 @@ func drawPlot(path string, results []bench.Result) error {
 		}
 		lines[c] = append(lines[c], plotter.XY{X: float64(r.Size), Y: r.Value})
 	}
+	colors := tierColors(order)
 	for i, c := range order {
 		xy := lines[c]
 		sort.Slice(xy, func(a, b int) bool { return xy[a].X < xy[b].X })
@@ -169,7 +170,7 @@ func drawPlot(path string, results []bench.Result) error {
 		if err != nil {
 			return err
 		}
-		l.Color, pts.Color = plotColors[i%len(plotColors)], plotColors[i%len(plotColors)]
+		l.Color, pts.Color = colors[i], colors[i]
 		if c.threads == 1 {
 			l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 		}

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"image/color"
 	"math"
 	"os"
 	"os/exec"
@@ -308,6 +309,32 @@ func TestBenchTableAndPlot(t *testing.T) {
 	}
 	if err := runBench([]string{"--plot", "x.pdf"}, &out, &out); err == nil {
 		t.Error("--plot x.pdf accepted")
+	}
+}
+
+// TestTierColors: every tier of a plot has a color of its own, shared by its thread counts,
+// with four tiers on two thread counts (eight series, more than plotColors has).
+func TestTierColors(t *testing.T) {
+	var series []column
+	for _, tier := range []string{"avx512", "avx2", "generic", "gonum"} {
+		for _, threads := range []int{1, 2} {
+			series = append(series, column{tier, threads})
+		}
+	}
+	colors := tierColors(series)
+	byTier := map[string]color.Color{}
+	for i, c := range series {
+		if want, ok := byTier[c.tier]; ok && colors[i] != want {
+			t.Errorf("%s, %d threads: color %v, want its tier's %v", c.tier, c.threads, colors[i], want)
+		}
+		byTier[c.tier] = colors[i]
+	}
+	seen := map[color.Color]string{}
+	for tier, c := range byTier {
+		if other, ok := seen[c]; ok {
+			t.Errorf("%s and %s share the color %v", tier, other, c)
+		}
+		seen[c] = tier
 	}
 }
 
