@@ -1,6 +1,7 @@
 // Command lanes trains and evaluates lanes models and reports what the CPU offers.
 //
-//	lanes cpu      the CPU model, the features lanes uses, the tiers and the one in use
+//	lanes cpu      the CPU model, the features lanes uses, the tiers and the one in use, and
+//	               how long a cache line takes to go between two of its cores and back
 //	lanes train    train the MNIST MLP (784-128-10, Adam, batch 32, 5 epochs) and save it
 //	lanes eval     test loss and accuracy of a saved model
 //	lanes bench    SGEMM, vector kernels and training on every tier, beside gonum
@@ -20,7 +21,8 @@ import (
 const usage = `usage: lanes <command> [flags]
 
 commands:
-  cpu     print the CPU model, the features lanes uses, and the kernel tiers
+  cpu     print the CPU model, the features lanes uses, the kernel tiers, and the
+          round trip of a cache line between two cores
   train   train the MNIST MLP and save it (lanes train -h for its flags)
   eval    test loss and accuracy of a saved model (--model PATH)
   bench   measure every tier, 1 thread and all, beside gonum (--quick, --json, --plot FILE)
@@ -83,5 +85,22 @@ func runCPU(w io.Writer, args []string) error {
 		how = "LANES_ISA=" + v + " ignored: not available here"
 	}
 	fmt.Fprintf(w, "using     %s (%s)\n", kernels.ISA(), how)
+	fmt.Fprintf(w, "cores     %s\n", roundTripLine())
 	return nil
+}
+
+// roundTripLine reports how long a cache line takes to go between the first two CPUs this
+// process may use and back: about 50-100 ns between cores that share an L3, several times
+// that between cores far apart (another CCD or socket), where two threads can train slower
+// than one (README, Threads).
+func roundTripLine() string {
+	a, b, ok := firstTwoCPUs()
+	if !ok {
+		return "one CPU: no round trip between cores to measure"
+	}
+	d, err := coreRoundTrip(a, b)
+	if err != nil {
+		return fmt.Sprintf("CPU %d <-> CPU %d: round trip not measured: %v", a, b, err)
+	}
+	return fmt.Sprintf("CPU %d <-> CPU %d: a cache line's round trip takes %d ns", a, b, d.Nanoseconds())
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,13 +26,36 @@ func TestCPU(t *testing.T) {
 	if err := runCPU(&out, nil); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"cpu ", "AVX2", "AVX512_BF16", "tiers", "generic", "using"} {
+	for _, want := range []string{"cpu ", "AVX2", "AVX512_BF16", "tiers", "generic", "using", "cores "} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("lanes cpu output lacks %q:\n%s", want, out.String())
 		}
 	}
 	if err := runCPU(&out, []string{"x"}); err == nil {
 		t.Error("lanes cpu x: no error")
+	}
+}
+
+// TestCoreRoundTrip: between two CPUs this process may use, a round trip takes some time
+// and less than 100 us (it is tens to hundreds of nanoseconds on real machines); a CPU that
+// does not exist is an error naming it, not a hang.
+func TestCoreRoundTrip(t *testing.T) {
+	a, b, ok := firstTwoCPUs()
+	if !ok {
+		t.Skip("fewer than two CPUs")
+	}
+	d, err := coreRoundTrip(a, b)
+	if runtime.GOOS != "linux" {
+		if err == nil {
+			t.Errorf("coreRoundTrip on %s: no error", runtime.GOOS)
+		}
+		return
+	}
+	if err != nil || d <= 0 || d > 100*time.Microsecond {
+		t.Fatalf("coreRoundTrip(%d, %d) = %v, %v", a, b, d, err)
+	}
+	if _, err := coreRoundTrip(a, 1<<20); err == nil || !strings.Contains(err.Error(), "CPU 1048576") {
+		t.Errorf("round trip to CPU 1<<20: error %v, want one naming it", err)
 	}
 }
 
