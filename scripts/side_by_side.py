@@ -9,7 +9,9 @@ then the baselines' torch_mlp.py on 1 thread; PyTorch also runs once on 2 thread
 size. Every run goes under /usr/bin/time -v for its peak RSS. The ratio is lanes' best time
 over PyTorch's best of 1 and 2 threads, all from this one sitting: on a shared machine only
 figures taken side by side compare. The median ratio (lanes' median over PyTorch's on 1
-thread, its faster count here) shows how much the best depends on a lucky minute.
+thread, its faster count here) shows how much the best depends on a lucky minute. Before
+each lanes run, `lanes cpu` measures the round trip of a cache line between two cores, which
+tells the minutes when the host has put them far apart (README, Performance).
 
 PyTorch's kernels are pinned as the baselines' run.sh pins them: AVX-512 (OpenBLAS SkylakeX,
 ATen avx512) where the CPU has it, AVX2 (Haswell, avx2) otherwise, since the AVX-512 ones stop
@@ -57,12 +59,22 @@ def torch_run(baselines, batch, epochs, threads):
     return {"seconds": float(m.group(1)), "accuracy": float(m.group(2)), "rss": rss}
 
 
+def round_trip(lanes):
+    """The cores' round trip `lanes cpu` measures, in ns, or None: on a host that moves its
+    virtual CPUs about, it tells a minute where they sit far apart (hundreds of ns)."""
+    out = subprocess.run([lanes, "cpu"], capture_output=True, text=True).stdout
+    m = re.search(r"round trip takes (\d+) ns", out)
+    return int(m.group(1)) if m else None
+
+
 def lanes_run(lanes, batch, epochs, model):
+    trip = round_trip(lanes)
     out, rss = timed([lanes, "train", "--json", "--quiet", "--batch", str(batch),
                       "--epochs", str(epochs), "--out", model])
     r = json.loads(out)
     return {"seconds": r["train_seconds"], "accuracy": r["test_accuracy"], "rss": rss,
-            "samples": r["samples_per_second"], "isa": r["isa"], "threads": r["threads"]}
+            "samples": r["samples_per_second"], "isa": r["isa"], "threads": r["threads"],
+            "round_trip_ns": trip}
 
 
 def span(xs, fmt="%.0f"):
@@ -108,7 +120,8 @@ def main():
     rows = {"lanes, s": [], "PyTorch 1 thread, s (2 threads)": [], "**ratio, best to best**": [],
             "ratio, median to median": [],
             "s/epoch, lanes best / PyTorch best": [], "lanes samples/s": [],
-            "peak RSS, MB, lanes / PyTorch": [], "test accuracy, lanes / PyTorch": []}
+            "peak RSS, MB, lanes / PyTorch": [], "test accuracy, lanes / PyTorch": [],
+            "cores' round trip before each lanes run, ns": []}
     for b in batches:
         L, T1, T2 = runs[b]["lanes"], runs[b]["torch1"], runs[b]["torch2"]
         lbest = min(r["seconds"] for r in L)
@@ -126,6 +139,8 @@ def main():
             f"{span([r['rss'] for r in L])} / {span([r['rss'] for r in T1 + T2])}")
         rows["test accuracy, lanes / PyTorch"].append(
             f"{span([r['accuracy'] for r in L], '%.4f')} / {span([r['accuracy'] for r in T1 + T2], '%.4f')}")
+        rows["cores' round trip before each lanes run, ns"].append(
+            ", ".join("-" if r["round_trip_ns"] is None else str(r["round_trip_ns"]) for r in L))
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(cells) + " |")
     with open(os.path.join(out, "runs.json"), "w") as f:
