@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"image/color"
 	"math"
 	"os"
@@ -36,9 +37,10 @@ func TestCPU(t *testing.T) {
 	}
 }
 
-// TestCoreRoundTrip: between two CPUs this process may use, a round trip takes some time
-// and less than 100 us (it is tens to hundreds of nanoseconds on real machines); a CPU that
-// does not exist is an error naming it, not a hang.
+// TestCoreRoundTrip: between two CPUs this process may use, a round trip takes some time,
+// under 50 us (tens to hundreds of nanoseconds on an idle machine; other tests running at
+// once can make it longer, and make it give up, which skips the check); a CPU that does not
+// exist is an error naming it, not a hang.
 func TestCoreRoundTrip(t *testing.T) {
 	a, b, ok := firstTwoCPUs()
 	if !ok {
@@ -51,7 +53,10 @@ func TestCoreRoundTrip(t *testing.T) {
 		}
 		return
 	}
-	if err != nil || d <= 0 || d > 100*time.Microsecond {
+	if errors.Is(err, errNoAnswer) {
+		t.Skip(err)
+	}
+	if err != nil || d <= 0 || d > 50*time.Microsecond {
 		t.Fatalf("coreRoundTrip(%d, %d) = %v, %v", a, b, d, err)
 	}
 	if _, err := coreRoundTrip(a, 1<<20); err == nil || !strings.Contains(err.Error(), "CPU 1048576") {

@@ -11,6 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// errNoAnswer is coreRoundTrip's error when a run of round trips takes over a second.
+var errNoAnswer = errors.New("20,000 round trips took over a second: the CPUs are busy")
+
 // firstTwoCPUs returns the two lowest CPUs this process may run on, or ok false when it
 // may run on fewer than two.
 func firstTwoCPUs() (a, b int, ok bool) {
@@ -34,7 +37,8 @@ func firstTwoCPUs() (a, b int, ok bool) {
 // two threads, pinned one to each, hand a counter to and fro. It returns the best of five
 // runs of 20,000 round trips (a descheduled thread spoils a run, not the figure). Each
 // pinned thread ends with its goroutine, so no other goroutine inherits its affinity. A
-// thread that waits a second for the other gives up with an error.
+// run that takes over a second (the CPUs busy with other work) ends the measurement with an
+// error, so the whole takes a few seconds at most.
 func coreRoundTrip(a, b int) (time.Duration, error) {
 	const trips, runs = 20000, 5
 	var turn struct {
@@ -69,7 +73,7 @@ func coreRoundTrip(a, b int) (time.Duration, error) {
 						return
 					}
 					if spins&0xffff == 0xffff && time.Now().After(deadline) {
-						errs[id] = errors.New("the other CPU did not answer within a second")
+						errs[id] = errNoAnswer
 						turn.n.Store(-1)
 						return
 					}
