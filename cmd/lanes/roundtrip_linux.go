@@ -11,9 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// errNoAnswer is coreRoundTrip's error when a run of round trips takes over a second.
-var errNoAnswer = errors.New("20,000 round trips took over a second: the CPUs are busy")
-
 // firstTwoCPUs returns the two lowest CPUs this process may run on, or ok false when it
 // may run on fewer than two.
 func firstTwoCPUs() (a, b int, ok bool) {

@@ -8,8 +8,6 @@ import (
 	"time"
 )
 
-var errNoAnswer = errors.New("no answer")
-
 func firstTwoCPUs() (a, b int, ok bool) { return 0, 1, runtime.NumCPU() >= 2 }
 
 // coreRoundTrip needs to pin threads to CPUs, which lanes does only on Linux.
