@@ -24,7 +24,8 @@ import (
 // trainResult is what `lanes train --json` prints.
 type trainResult struct {
 	ISA              string        `json:"isa"`
-	Threads          int           `json:"threads"`
+	Threads          int           `json:"threads"`      // in use at the end
+	ThreadsChosen    bool          `json:"threads_auto"` // chosen by timing steps (no --threads)
 	Batch            int           `json:"batch"`
 	Epochs           []epochResult `json:"epochs"`
 	TrainSeconds     float64       `json:"train_seconds"`
@@ -51,7 +52,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.isa, "isa", "", "kernel tier: avx512, avx2 or generic (default: the best available)")
 	fs.StringVar(&c.data, "data", "", "folder with the MNIST IDX files (default: $LANES_MNIST_DIR, else the Go module cache)")
-	fs.IntVar(&c.threads, "threads", 0, "worker threads for the kernels (default: GOMAXPROCS)")
+	fs.IntVar(&c.threads, "threads", 0, "worker threads for the kernels (default: train chooses as it goes, timing 1, 2, 4 ... GOMAXPROCS; eval takes GOMAXPROCS)")
 	fs.BoolVar(&c.json, "json", false, "print one JSON object with the results on stdout")
 }
 
@@ -126,6 +127,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var callbacks []nn.Callback
+	if c.threads <= 0 {
+		callbacks = append(callbacks, &nn.AutoThreads{})
+	}
 	if !*quiet {
 		callbacks = append(callbacks, newProgress(stderr, *epochs))
 	}
@@ -163,7 +167,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), Batch: *batch, TrainSeconds: elapsed,
+	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), ThreadsChosen: c.threads <= 0, Batch: *batch, TrainSeconds: elapsed,
 		SamplesPerSecond: float64(train.Len()*len(hist.Epochs)) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
 	for _, e := range hist.Epochs {
 		res.Epochs = append(res.Epochs, epochResult{e.Epoch, e.Loss, e.Accuracy, e.Seconds})
@@ -171,8 +175,12 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if c.json {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %d epochs (to epoch %d) in %.2f s (%.0f samples/s, %s, %d threads); saved %s\n",
-		testLoss, testAcc, test.Len(), len(hist.Epochs), model.Epoch, elapsed, res.SamplesPerSecond, res.ISA, res.Threads, *out)
+	chosen := ""
+	if res.ThreadsChosen {
+		chosen = " at the end, chosen by timing steps"
+	}
+	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %d epochs (to epoch %d) in %.2f s (%.0f samples/s, %s, %d threads%s); saved %s\n",
+		testLoss, testAcc, test.Len(), len(hist.Epochs), model.Epoch, elapsed, res.SamplesPerSecond, res.ISA, res.Threads, chosen, *out)
 	return nil
 }
 
