@@ -74,7 +74,7 @@ def lanes_run(lanes, batch, epochs, model):
     r = json.loads(out)
     return {"seconds": r["train_seconds"], "accuracy": r["test_accuracy"], "rss": rss,
             "samples": r["samples_per_second"], "isa": r["isa"], "threads": r["threads"],
-            "round_trip_ns": trip}
+            "threads_auto": r.get("threads_auto", False), "round_trip_ns": trip}
 
 
 def span(xs, fmt="%.0f"):
@@ -114,14 +114,16 @@ def main():
 
     first = runs[batches[0]]["lanes"][0]
     epochs = f"{a.epochs} epoch" + ("s" if a.epochs != 1 else "")
-    print(f"MNIST MLP, {epochs}; lanes {first['isa']}, {first['threads']} threads\n")
+    threads = ("threads chosen as it trains (nn.AutoThreads)" if first["threads_auto"]
+               else f"{first['threads']} threads")
+    print(f"MNIST MLP, {epochs}; lanes {first['isa']}, {threads}\n")
     print("| | " + " | ".join(f"batch {b}" for b in batches) + " |")
     print("|---|" + "---|" * len(batches))
     rows = {"lanes, s": [], "PyTorch 1 thread, s (2 threads)": [], "**ratio, best to best**": [],
-            "ratio, median to median": [],
+            "ratio, median to median": [], "lanes runs over 0.2x of PyTorch's best": [],
             "s/epoch, lanes best / PyTorch best": [], "lanes samples/s": [],
             "peak RSS, MB, lanes / PyTorch": [], "test accuracy, lanes / PyTorch": [],
-            "cores' round trip before each lanes run, ns": []}
+            "cores' round trip before each lanes run, ns": [], "lanes threads at the end of each run": []}
     for b in batches:
         L, T1, T2 = runs[b]["lanes"], runs[b]["torch1"], runs[b]["torch2"]
         lbest = min(r["seconds"] for r in L)
@@ -133,6 +135,8 @@ def main():
         median = statistics.median
         rows["ratio, median to median"].append(
             f"{median(r['seconds'] for r in L) / median(r['seconds'] for r in T1):.3f}")
+        rows["lanes runs over 0.2x of PyTorch's best"].append(
+            f"{sum(r['seconds'] > 0.2 * tbest for r in L)} of {len(L)}")
         rows["s/epoch, lanes best / PyTorch best"].append(f"{lbest / a.epochs:.2f} / {tbest / a.epochs:.2f}")
         rows["lanes samples/s"].append(span([r["samples"] / 1000 for r in L]) + "K")
         rows["peak RSS, MB, lanes / PyTorch"].append(
@@ -141,6 +145,7 @@ def main():
             f"{span([r['accuracy'] for r in L], '%.4f')} / {span([r['accuracy'] for r in T1 + T2], '%.4f')}")
         rows["cores' round trip before each lanes run, ns"].append(
             ", ".join("-" if r["round_trip_ns"] is None else str(r["round_trip_ns"]) for r in L))
+        rows["lanes threads at the end of each run"].append(", ".join(str(r["threads"]) for r in L))
     for name, cells in rows.items():
         print(f"| {name} | " + " | ".join(cells) + " |")
     with open(os.path.join(out, "runs.json"), "w") as f:
