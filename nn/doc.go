@@ -10,7 +10,11 @@
 //	history, err := model.Fit(ctx, train, nn.FitConfig{Epochs: 5, BatchSize: 32, Shuffle: true, Seed: 1})
 //
 // Layers own their outputs and gradients, which they reuse from step to step: a training
-// step allocates nothing once the first batch has run. The same seed and thread count give
-// bit-identical weights, run after run. The library prints nothing: progress goes to the
-// callbacks in FitConfig.
+// step allocates nothing once the first batch has run. The same seed gives bit-identical
+// weights, run after run, on any number of threads (kernels.SetThreads); so AutoThreads, a
+// callback, may choose the thread count while Fit runs without changing a bit of the result:
+//
+//	cfg := nn.FitConfig{Epochs: 5, BatchSize: 32, Shuffle: true, Seed: 1, Callbacks: []nn.Callback{&nn.AutoThreads{}}}
+//
+// The library prints nothing: progress goes to the callbacks in FitConfig.
 package nn
