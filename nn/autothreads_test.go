@@ -3,6 +3,7 @@ package nn
 import (
 	"context"
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -88,6 +89,28 @@ func TestAutoThreadsChoosesTheFastest(t *testing.T) {
 	}
 }
 
+// TestAutoThreadsWalksToFarCounts: a trial tries only the counts next to the chosen one
+// (from 8 workers, 4), and the choice reaches a count further away one move at a time.
+func TestAutoThreadsWalksToFarCounts(t *testing.T) {
+	defer kernels.SetThreads(0)
+	kernels.SetThreads(8)
+	ran := fakeSteps(&AutoThreads{Max: 8}, &fakeClock{}, 20000, func(workers int) time.Duration {
+		return time.Duration(workers) * 10 * time.Microsecond // fewer is faster
+	})
+	var order []int // the counts in the order they were first used
+	for _, n := range ran {
+		if !slices.Contains(order, n) {
+			order = append(order, n)
+		}
+	}
+	if !slices.Equal(order, []int{8, 4, 2, 1}) {
+		t.Fatalf("counts first used in the order %v, want 8, 4, 2, 1", order)
+	}
+	if got := kernels.Threads(); got != 1 {
+		t.Fatalf("settled on %d workers, want 1", got)
+	}
+}
+
 // TestAutoThreadsOneWorker: with nothing to choose from, AutoThreads changes nothing.
 func TestAutoThreadsOneWorker(t *testing.T) {
 	defer kernels.SetThreads(0)
@@ -99,19 +122,25 @@ func TestAutoThreadsOneWorker(t *testing.T) {
 	}
 }
 
-// TestAutoThreadsKeepsTheWeights: training with AutoThreads, which runs steps on 1, 2 and 4
-// workers, gives the weights of training on 1 worker, to the bit.
+// TestAutoThreadsKeepsTheWeights: training with AutoThreads, which here runs steps on 1, 2
+// and 4 workers, gives the weights of training on 1 worker, to the bit.
 func TestAutoThreadsKeepsTheWeights(t *testing.T) {
 	defer kernels.SetThreads(0)
-	data := randomData(640)
-	cfg := FitConfig{Epochs: 3, BatchSize: 64, Shuffle: true, Seed: 5}
+	data := randomData(1280)
+	cfg := FitConfig{Epochs: 4, BatchSize: 64, Shuffle: true, Seed: 5} // 80 steps
 	kernels.SetThreads(1)
 	serial := smallModel(7)
 	if _, err := serial.Fit(context.Background(), data, cfg); err != nil {
 		t.Fatal(err)
 	}
 	counter := &threadCounter{seen: map[int]int{}}
-	a := &AutoThreads{Max: 4, Every: time.Nanosecond}
+	// A clock on which more workers are faster, so that AutoThreads moves from 1 to 2 to 4
+	// and the steps run on all three.
+	now := time.Unix(0, 0)
+	a := &AutoThreads{Max: 4, Every: time.Nanosecond, clock: func() time.Time {
+		now = now.Add(time.Duration(400/kernels.Threads()) * time.Microsecond)
+		return now
+	}}
 	cfg.Callbacks = []Callback{counter, a} // counter sees the count each step ran on
 	m := smallModel(7)
 	if _, err := m.Fit(context.Background(), data, cfg); err != nil {
