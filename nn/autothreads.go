@@ -13,13 +13,14 @@ import (
 // (kernels.SetThreads), among 1, 2, 4, ... up to Max. Now and then it runs a few steps on the
 // counts next to the one in use (half and twice as many), and moves to the fastest: which is
 // fastest changes with what else the machine runs and, on a shared virtual machine, with
-// where the host puts its CPUs. Trying only the neighbours keeps a trial cheap on a machine of
-// many cores, where a step on 1 worker could take as long as dozens on all of them; a count
-// further away is reached one move at a time. (On the 2-core development machine, with another process busy on one core, 5
-// epochs took 0.54 s on 1 worker against 0.87 on 2 at batch 128, and 0.91 against 1.60 at
-// batch 32; on an idle machine 2 workers win by 1.5 times.) A training step gives the same
-// weights, to the bit, on any number of workers, so the choice changes how fast training
-// goes and nothing else. The last choice stays set when Fit returns.
+// where the host puts its CPUs. (On the 2-core development machine, with another process
+// busy on one core, 5 epochs took 0.54 s on 1 worker against 0.87 on 2 at batch 128, and
+// 0.91 against 1.60 at batch 32; on an idle machine 2 workers win by 1.5 times.) Trying only
+// the neighbours keeps a trial cheap on a machine of many cores, where a step on 1 worker
+// could take as long as dozens on all of them; a count further away is reached one move at a
+// time. A training step gives the same weights, to the bit, on any number of workers, so the
+// choice changes how fast training goes and nothing else. When Fit returns, the count of its
+// last step stays set: the last choice, or the count being tried if Fit stopped in a trial.
 //
 // The count in use is timed on its latest steps; another count on steps just after it is
 // set, which pay for moving the weights to other cores' caches, so a change must win by that
