@@ -30,9 +30,9 @@ import (
 type AutoThreads struct {
 	// Max is the most workers tried; 0 means runtime.GOMAXPROCS(0).
 	Max int
-	// Every is the longest a choice runs before the other counts are tried again; 0 means
-	// 2 s. After a trial that changes the choice, the next comes minWait later; each trial
-	// that keeps it doubles the wait, up to Every.
+	// Every is the longest a choice runs before its neighbours are tried again; 0 means
+	// 2 s. After a trial that changes the choice, the next comes 50 ms later (or Every, if
+	// shorter); each trial that keeps it doubles the wait, up to Every.
 	Every time.Duration
 
 	counts  []int             // the worker counts to choose from, fewest first
