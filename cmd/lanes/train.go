@@ -354,15 +354,24 @@ func (p *progress) OnBatchEnd(b nn.BatchInfo) {
 	if b.Step == b.Steps {
 		timing = fmt.Sprintf("%.2fs", b.Elapsed.Seconds())
 	}
-	fmt.Fprintf(p.w, "\r\033[K%5d/%d [%s] - %s - loss: %.4f - accuracy: %.4f - %.0f samples/s",
-		b.Step, b.Steps, bar, timing, b.Loss, b.Accuracy, rate)
+	fmt.Fprintf(p.w, "\r\033[K%5d/%d [%s] - %s - loss: %.4f - accuracy: %.4f - %.0f samples/s - %s",
+		b.Step, b.Steps, bar, timing, b.Loss, b.Accuracy, rate, threadsNow())
 }
 
 func (p *progress) OnEpochEnd(_ *nn.Model, e nn.EpochInfo) (bool, error) {
 	if p.terminal {
 		fmt.Fprintf(p.w, "\n")
 	} else {
-		fmt.Fprintf(p.w, "epoch %d/%d: loss %.4f, accuracy %.4f, %.2f s\n", e.Epoch, p.epochs, e.Loss, e.Accuracy, e.Seconds)
+		fmt.Fprintf(p.w, "epoch %d/%d: loss %.4f, accuracy %.4f, %.2f s, %s\n", e.Epoch, p.epochs, e.Loss, e.Accuracy, e.Seconds, threadsNow())
 	}
 	return false, nil
+}
+
+// threadsNow says how many threads the kernels use at the moment (nn.AutoThreads may change
+// it as training goes).
+func threadsNow() string {
+	if n := kernels.Threads(); n != 1 {
+		return fmt.Sprintf("%d threads", n)
+	}
+	return "1 thread"
 }
