@@ -61,7 +61,7 @@ type trialStep struct {
 const (
 	settleSteps = 2
 	timedSteps  = 8
-	firstTrial  = 16                    // steps on the first count before the first trial
+	minSteady   = 16                    // steps on a choice before a trial: its latest are warm
 	minWait     = 50 * time.Millisecond // from a trial that changed the choice to the next
 )
 
@@ -79,7 +79,7 @@ func (a *AutoThreads) OnBatchEnd(BatchInfo) {
 	if a.next < 0 {
 		a.recent[a.steady%timedSteps] = took
 		a.steady++
-		if len(a.counts) > 1 && a.steady >= max(firstTrial, timedSteps) && !now.Before(a.due) {
+		if len(a.counts) > 1 && a.steady >= max(minSteady, timedSteps) && !now.Before(a.due) {
 			a.startTrial()
 		}
 		return
