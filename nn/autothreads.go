@@ -40,7 +40,7 @@ type AutoThreads struct {
 	recent  []time.Duration   // the chosen count's latest step times, a ring
 	steady  int               // steps on the chosen count since it was set (or a trial ended)
 	times   [][]time.Duration // a trial's step times, by index in counts
-	trial   []trialStep       // the trial under way
+	trial   []int             // the trial under way: an index in counts for each step
 	next    int               // the entry of trial the running step is; -1 between trials
 	due     time.Time         // when the next trial may start
 	wait    time.Duration     // from the last trial to the next
@@ -48,15 +48,9 @@ type AutoThreads struct {
 	clock   func() time.Time  // time.Now, or a test's
 }
 
-// trialStep is one step of a trial: the count it runs on, and whether it is timed (the
-// first steps after a change are not: the helpers wake up, the data starts to move).
-type trialStep struct {
-	count int
-	timed bool
-}
-
 // A trial runs settleSteps untimed and timedSteps timed steps on each neighbour of the chosen
-// count, whose last timedSteps steps are its figure. On 2 cores that is 10 steps on the other
+// count (the first steps after a change are not timed: the helpers wake up, the data starts
+// to move), whose last timedSteps steps are its figure. On 2 cores that is 10 steps on the other
 // count, about 0.4 ms more than on the faster one at batch 32.
 const (
 	settleSteps = 2
@@ -84,12 +78,12 @@ func (a *AutoThreads) OnBatchEnd(BatchInfo) {
 		}
 		return
 	}
-	if s := a.trial[a.next]; s.timed {
-		i := slices.Index(a.counts, s.count)
+	if a.next%(settleSteps+timedSteps) >= settleSteps {
+		i := a.trial[a.next]
 		a.times[i] = append(a.times[i], took)
 	}
 	if a.next++; a.next < len(a.trial) {
-		kernels.SetThreads(a.trial[a.next].count)
+		kernels.SetThreads(a.counts[a.trial[a.next]])
 		return
 	}
 	choice := a.fastest()
@@ -133,19 +127,19 @@ func (a *AutoThreads) start(now time.Time) {
 func (a *AutoThreads) startTrial() {
 	a.trial = a.trial[:0]
 	c := slices.Index(a.counts, a.chosen)
-	for i, n := range a.counts {
+	for i := range a.counts {
 		a.times[i] = a.times[i][:0]
 		switch i {
 		case c:
 			a.times[i] = append(a.times[i], a.recent...)
 		case c - 1, c + 1:
-			for s := range settleSteps + timedSteps {
-				a.trial = append(a.trial, trialStep{count: n, timed: s >= settleSteps})
+			for range settleSteps + timedSteps {
+				a.trial = append(a.trial, i)
 			}
 		}
 	}
 	a.next = 0
-	kernels.SetThreads(a.trial[0].count)
+	kernels.SetThreads(a.counts[a.trial[0]])
 }
 
 func (a *AutoThreads) every() time.Duration {

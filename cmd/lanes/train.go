@@ -127,7 +127,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	var callbacks []nn.Callback
-	if c.threads <= 0 {
+	autoThreads := c.threads <= 0
+	if autoThreads {
 		callbacks = append(callbacks, &nn.AutoThreads{})
 	}
 	if !*quiet {
@@ -167,7 +168,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), ThreadsChosen: c.threads <= 0, Batch: *batch, TrainSeconds: elapsed,
+	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), ThreadsChosen: autoThreads, Batch: *batch, TrainSeconds: elapsed,
 		SamplesPerSecond: float64(train.Len()*len(hist.Epochs)) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
 	for _, e := range hist.Epochs {
 		res.Epochs = append(res.Epochs, epochResult{e.Epoch, e.Loss, e.Accuracy, e.Seconds})
