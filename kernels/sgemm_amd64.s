@@ -3890,13 +3890,12 @@ summed0true:
 
 entry0true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z3
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VMOVUPS.Z    (R14), K1, Z4
 	VFMADD231PS  Z4, Z3, Z2
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry0true
 
 store0true:
@@ -3969,12 +3968,11 @@ summed1false:
 
 entry1false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z3
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z3, Z2
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry1false
 
 store1false:
@@ -4048,14 +4046,13 @@ summed1true:
 
 entry1true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z4
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z4, Z2
 	VMOVUPS.Z    64(R14), K1, Z5
 	VFMADD231PS  Z5, Z4, Z3
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry1true
 
 store1true:
@@ -4134,13 +4131,12 @@ summed2false:
 
 entry2false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z4
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z4, Z2
 	VFMADD231PS  64(R14), Z4, Z3
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry2false
 
 store2false:
@@ -4220,7 +4216,6 @@ summed2true:
 
 entry2true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4228,7 +4223,7 @@ entry2true:
 	VFMADD231PS  64(R14), Z5, Z3
 	VMOVUPS.Z    128(R14), K1, Z6
 	VFMADD231PS  Z6, Z5, Z4
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry2true
 
 store2true:
@@ -4313,14 +4308,13 @@ summed3false:
 
 entry3false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Z5, Z2
 	VFMADD231PS  64(R14), Z5, Z3
 	VFMADD231PS  128(R14), Z5, Z4
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry3false
 
 store3false:
@@ -4406,7 +4400,6 @@ summed3true:
 
 entry3true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4415,7 +4408,7 @@ entry3true:
 	VFMADD231PS  128(R14), Z6, Z4
 	VMOVUPS.Z    192(R14), K1, Z7
 	VFMADD231PS  Z7, Z6, Z5
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry3true
 
 store3true:
@@ -4506,7 +4499,6 @@ summed4false:
 
 entry4false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4514,7 +4506,7 @@ entry4false:
 	VFMADD231PS  64(R14), Z6, Z3
 	VFMADD231PS  128(R14), Z6, Z4
 	VFMADD231PS  192(R14), Z6, Z5
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry4false
 
 store4false:
@@ -4606,7 +4598,6 @@ summed4true:
 
 entry4true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4616,7 +4607,7 @@ entry4true:
 	VFMADD231PS  192(R14), Z7, Z5
 	VMOVUPS.Z    256(R14), K1, Z8
 	VFMADD231PS  Z8, Z7, Z6
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry4true
 
 store4true:
@@ -4713,7 +4704,6 @@ summed5false:
 
 entry5false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4722,7 +4712,7 @@ entry5false:
 	VFMADD231PS  128(R14), Z7, Z4
 	VFMADD231PS  192(R14), Z7, Z5
 	VFMADD231PS  256(R14), Z7, Z6
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry5false
 
 store5false:
@@ -4820,7 +4810,6 @@ summed5true:
 
 entry5true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4831,7 +4820,7 @@ entry5true:
 	VFMADD231PS  256(R14), Z8, Z6
 	VMOVUPS.Z    320(R14), K1, Z9
 	VFMADD231PS  Z9, Z8, Z7
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry5true
 
 store5true:
@@ -4934,7 +4923,6 @@ summed6false:
 
 entry6false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -4944,7 +4932,7 @@ entry6false:
 	VFMADD231PS  192(R14), Z8, Z5
 	VFMADD231PS  256(R14), Z8, Z6
 	VFMADD231PS  320(R14), Z8, Z7
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry6false
 
 store6false:
@@ -5048,7 +5036,6 @@ summed6true:
 
 entry6true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -5060,7 +5047,7 @@ entry6true:
 	VFMADD231PS  320(R14), Z9, Z7
 	VMOVUPS.Z    384(R14), K1, Z10
 	VFMADD231PS  Z10, Z9, Z8
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry6true
 
 store6true:
@@ -5169,7 +5156,6 @@ summed7false:
 
 entry7false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -5180,7 +5166,7 @@ entry7false:
 	VFMADD231PS  256(R14), Z9, Z6
 	VFMADD231PS  320(R14), Z9, Z7
 	VFMADD231PS  384(R14), Z9, Z8
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry7false
 
 store7false:
@@ -5290,7 +5276,6 @@ summed7true:
 
 entry7true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -5303,7 +5288,7 @@ entry7true:
 	VFMADD231PS  384(R14), Z10, Z8
 	VMOVUPS.Z    448(R14), K1, Z11
 	VFMADD231PS  Z11, Z10, Z9
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry7true
 
 store7true:
@@ -5418,7 +5403,6 @@ summed8false:
 
 entry8false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Z10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -5430,7 +5414,7 @@ entry8false:
 	VFMADD231PS  320(R14), Z10, Z7
 	VFMADD231PS  384(R14), Z10, Z8
 	VFMADD231PS  448(R14), Z10, Z9
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry8false
 
 store8false:
@@ -5609,14 +5593,15 @@ rows0true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -5626,11 +5611,11 @@ row0true:
 	JZ     done0true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried0true
-	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
 	JMP    summed0true
 
 carried0true:
-	VMOVUPS (R12), Z3
+	VMOVUPS (R12), Z4
 
 summed0true:
 	MOVQ  (CX), R13
@@ -5639,37 +5624,36 @@ summed0true:
 
 entry0true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X4
-	VMULSS       scale+104(FP), X4, X4
-	VBROADCASTSS X4, Z4
+	VCVTSI2SSL   R15, X0, X5
+	VMULSS       X1, X5, X5
+	VBROADCASTSS X5, Z5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VMOVUPS.Z    (R14), K1, Z5
-	VFMADD231PS  Z5, Z4, Z3
-	TESTQ        R13, R13
+	VMOVUPS.Z    (R14), K1, Z6
+	VFMADD231PS  Z6, Z5, Z4
+	BLSRQ        R13, R13
 	JNZ          entry0true
 
 store0true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final0true
-	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, (R12)
 	JMP     next0true
 
 final0true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled0true
-	VMULPS Z1, Z3, Z3
+	VMULPS Z2, Z4, Z4
 
 scaled0true:
 	TESTL       R11, R11
 	JZ          write0true
-	VMOVUPS.Z   (R9), K1, Z4
-	VFMADD231PS Z4, Z2, Z3
+	VMOVUPS.Z   (R9), K1, Z5
+	VFMADD231PS Z5, Z3, Z4
 
 write0true:
-	VMOVUPS Z3, K1, (R9)
+	VMOVUPS Z4, K1, (R9)
 
 next0true:
 	ADDQ $0x00000200, R12
@@ -5691,14 +5675,15 @@ rows1false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -5708,11 +5693,11 @@ row1false:
 	JZ     done1false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1false
-	VXORPS Z3, Z3, Z3
+	VXORPS Z4, Z4, Z4
 	JMP    summed1false
 
 carried1false:
-	VMOVUPS (R12), Z3
+	VMOVUPS (R12), Z4
 
 summed1false:
 	MOVQ  (CX), R13
@@ -5721,35 +5706,34 @@ summed1false:
 
 entry1false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X4
-	VMULSS       scale+104(FP), X4, X4
-	VBROADCASTSS X4, Z4
+	VCVTSI2SSL   R15, X0, X5
+	VMULSS       X1, X5, X5
+	VBROADCASTSS X5, Z5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z4, Z3
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z5, Z4
+	BLSRQ        R13, R13
 	JNZ          entry1false
 
 store1false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1false
-	VMOVUPS Z3, (R12)
+	VMOVUPS Z4, (R12)
 	JMP     next1false
 
 final1false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1false
-	VMULPS Z1, Z3, Z3
+	VMULPS Z2, Z4, Z4
 
 scaled1false:
 	TESTL       R11, R11
 	JZ          write1false
-	VFMADD231PS (R9), Z2, Z3
+	VFMADD231PS (R9), Z3, Z4
 
 write1false:
-	VMOVUPS Z3, (R9)
+	VMOVUPS Z4, (R9)
 
 next1false:
 	ADDQ $0x00000200, R12
@@ -5771,14 +5755,15 @@ rows1true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -5788,13 +5773,13 @@ row1true:
 	JZ     done1true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
 	JMP    summed1true
 
 carried1true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
 
 summed1true:
 	MOVQ  (CX), R13
@@ -5803,42 +5788,41 @@ summed1true:
 
 entry1true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X5
-	VMULSS       scale+104(FP), X5, X5
-	VBROADCASTSS X5, Z5
+	VCVTSI2SSL   R15, X0, X6
+	VMULSS       X1, X6, X6
+	VBROADCASTSS X6, Z6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z5, Z3
-	VMOVUPS.Z    64(R14), K1, Z6
-	VFMADD231PS  Z6, Z5, Z4
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z6, Z4
+	VMOVUPS.Z    64(R14), K1, Z7
+	VFMADD231PS  Z7, Z6, Z5
+	BLSRQ        R13, R13
 	JNZ          entry1true
 
 store1true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
 	JMP     next1true
 
 final1true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
 
 scaled1true:
 	TESTL       R11, R11
 	JZ          write1true
-	VFMADD231PS (R9), Z2, Z3
-	VMOVUPS.Z   64(R9), K1, Z5
-	VFMADD231PS Z5, Z2, Z4
+	VFMADD231PS (R9), Z3, Z4
+	VMOVUPS.Z   64(R9), K1, Z6
+	VFMADD231PS Z6, Z3, Z5
 
 write1true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, K1, 64(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, K1, 64(R9)
 
 next1true:
 	ADDQ $0x00000200, R12
@@ -5860,14 +5844,15 @@ rows2false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -5877,13 +5862,13 @@ row2false:
 	JZ     done2false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
+	VXORPS Z5, Z5, Z5
 	JMP    summed2false
 
 carried2false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
 
 summed2false:
 	MOVQ  (CX), R13
@@ -5892,40 +5877,39 @@ summed2false:
 
 entry2false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X5
-	VMULSS       scale+104(FP), X5, X5
-	VBROADCASTSS X5, Z5
+	VCVTSI2SSL   R15, X0, X6
+	VMULSS       X1, X6, X6
+	VBROADCASTSS X6, Z6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z5, Z3
-	VFMADD231PS  64(R14), Z5, Z4
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z6, Z4
+	VFMADD231PS  64(R14), Z6, Z5
+	BLSRQ        R13, R13
 	JNZ          entry2false
 
 store2false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
 	JMP     next2false
 
 final2false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
 
 scaled2false:
 	TESTL       R11, R11
 	JZ          write2false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
 
 write2false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
 
 next2false:
 	ADDQ $0x00000200, R12
@@ -5947,14 +5931,15 @@ rows2true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -5964,15 +5949,15 @@ row2true:
 	JZ     done2true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
 	JMP    summed2true
 
 carried2true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
 
 summed2true:
 	MOVQ  (CX), R13
@@ -5981,47 +5966,46 @@ summed2true:
 
 entry2true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X6
-	VMULSS       scale+104(FP), X6, X6
-	VBROADCASTSS X6, Z6
+	VCVTSI2SSL   R15, X0, X7
+	VMULSS       X1, X7, X7
+	VBROADCASTSS X7, Z7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z6, Z3
-	VFMADD231PS  64(R14), Z6, Z4
-	VMOVUPS.Z    128(R14), K1, Z7
-	VFMADD231PS  Z7, Z6, Z5
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z7, Z4
+	VFMADD231PS  64(R14), Z7, Z5
+	VMOVUPS.Z    128(R14), K1, Z8
+	VFMADD231PS  Z8, Z7, Z6
+	BLSRQ        R13, R13
 	JNZ          entry2true
 
 store2true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
 	JMP     next2true
 
 final2true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
 
 scaled2true:
 	TESTL       R11, R11
 	JZ          write2true
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VMOVUPS.Z   128(R9), K1, Z6
-	VFMADD231PS Z6, Z2, Z5
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VMOVUPS.Z   128(R9), K1, Z7
+	VFMADD231PS Z7, Z3, Z6
 
 write2true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, K1, 128(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, K1, 128(R9)
 
 next2true:
 	ADDQ $0x00000200, R12
@@ -6043,14 +6027,15 @@ rows3false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6060,15 +6045,15 @@ row3false:
 	JZ     done3false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
+	VXORPS Z6, Z6, Z6
 	JMP    summed3false
 
 carried3false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
 
 summed3false:
 	MOVQ  (CX), R13
@@ -6077,45 +6062,44 @@ summed3false:
 
 entry3false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X6
-	VMULSS       scale+104(FP), X6, X6
-	VBROADCASTSS X6, Z6
+	VCVTSI2SSL   R15, X0, X7
+	VMULSS       X1, X7, X7
+	VBROADCASTSS X7, Z7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z6, Z3
-	VFMADD231PS  64(R14), Z6, Z4
-	VFMADD231PS  128(R14), Z6, Z5
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z7, Z4
+	VFMADD231PS  64(R14), Z7, Z5
+	VFMADD231PS  128(R14), Z7, Z6
+	BLSRQ        R13, R13
 	JNZ          entry3false
 
 store3false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
 	JMP     next3false
 
 final3false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
 
 scaled3false:
 	TESTL       R11, R11
 	JZ          write3false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
 
 write3false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
 
 next3false:
 	ADDQ $0x00000200, R12
@@ -6137,14 +6121,15 @@ rows3true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6154,17 +6139,17 @@ row3true:
 	JZ     done3true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
 	JMP    summed3true
 
 carried3true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
 
 summed3true:
 	MOVQ  (CX), R13
@@ -6173,52 +6158,51 @@ summed3true:
 
 entry3true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X7
-	VMULSS       scale+104(FP), X7, X7
-	VBROADCASTSS X7, Z7
+	VCVTSI2SSL   R15, X0, X8
+	VMULSS       X1, X8, X8
+	VBROADCASTSS X8, Z8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z7, Z3
-	VFMADD231PS  64(R14), Z7, Z4
-	VFMADD231PS  128(R14), Z7, Z5
-	VMOVUPS.Z    192(R14), K1, Z8
-	VFMADD231PS  Z8, Z7, Z6
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z8, Z4
+	VFMADD231PS  64(R14), Z8, Z5
+	VFMADD231PS  128(R14), Z8, Z6
+	VMOVUPS.Z    192(R14), K1, Z9
+	VFMADD231PS  Z9, Z8, Z7
+	BLSRQ        R13, R13
 	JNZ          entry3true
 
 store3true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
 	JMP     next3true
 
 final3true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
 
 scaled3true:
 	TESTL       R11, R11
 	JZ          write3true
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VMOVUPS.Z   192(R9), K1, Z7
-	VFMADD231PS Z7, Z2, Z6
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VMOVUPS.Z   192(R9), K1, Z8
+	VFMADD231PS Z8, Z3, Z7
 
 write3true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, K1, 192(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, K1, 192(R9)
 
 next3true:
 	ADDQ $0x00000200, R12
@@ -6240,14 +6224,15 @@ rows4false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6257,17 +6242,17 @@ row4false:
 	JZ     done4false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
+	VXORPS Z7, Z7, Z7
 	JMP    summed4false
 
 carried4false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
 
 summed4false:
 	MOVQ  (CX), R13
@@ -6276,50 +6261,49 @@ summed4false:
 
 entry4false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X7
-	VMULSS       scale+104(FP), X7, X7
-	VBROADCASTSS X7, Z7
+	VCVTSI2SSL   R15, X0, X8
+	VMULSS       X1, X8, X8
+	VBROADCASTSS X8, Z8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z7, Z3
-	VFMADD231PS  64(R14), Z7, Z4
-	VFMADD231PS  128(R14), Z7, Z5
-	VFMADD231PS  192(R14), Z7, Z6
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z8, Z4
+	VFMADD231PS  64(R14), Z8, Z5
+	VFMADD231PS  128(R14), Z8, Z6
+	VFMADD231PS  192(R14), Z8, Z7
+	BLSRQ        R13, R13
 	JNZ          entry4false
 
 store4false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
 	JMP     next4false
 
 final4false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
 
 scaled4false:
 	TESTL       R11, R11
 	JZ          write4false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
 
 write4false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
 
 next4false:
 	ADDQ $0x00000200, R12
@@ -6341,14 +6325,15 @@ rows4true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6358,19 +6343,19 @@ row4true:
 	JZ     done4true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
 	JMP    summed4true
 
 carried4true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
 
 summed4true:
 	MOVQ  (CX), R13
@@ -6379,57 +6364,56 @@ summed4true:
 
 entry4true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X8
-	VMULSS       scale+104(FP), X8, X8
-	VBROADCASTSS X8, Z8
+	VCVTSI2SSL   R15, X0, X9
+	VMULSS       X1, X9, X9
+	VBROADCASTSS X9, Z9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z8, Z3
-	VFMADD231PS  64(R14), Z8, Z4
-	VFMADD231PS  128(R14), Z8, Z5
-	VFMADD231PS  192(R14), Z8, Z6
-	VMOVUPS.Z    256(R14), K1, Z9
-	VFMADD231PS  Z9, Z8, Z7
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z9, Z4
+	VFMADD231PS  64(R14), Z9, Z5
+	VFMADD231PS  128(R14), Z9, Z6
+	VFMADD231PS  192(R14), Z9, Z7
+	VMOVUPS.Z    256(R14), K1, Z10
+	VFMADD231PS  Z10, Z9, Z8
+	BLSRQ        R13, R13
 	JNZ          entry4true
 
 store4true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
 	JMP     next4true
 
 final4true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
 
 scaled4true:
 	TESTL       R11, R11
 	JZ          write4true
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VMOVUPS.Z   256(R9), K1, Z8
-	VFMADD231PS Z8, Z2, Z7
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VMOVUPS.Z   256(R9), K1, Z9
+	VFMADD231PS Z9, Z3, Z8
 
 write4true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, K1, 256(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, K1, 256(R9)
 
 next4true:
 	ADDQ $0x00000200, R12
@@ -6451,14 +6435,15 @@ rows5false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6468,19 +6453,19 @@ row5false:
 	JZ     done5false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
+	VXORPS Z8, Z8, Z8
 	JMP    summed5false
 
 carried5false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
 
 summed5false:
 	MOVQ  (CX), R13
@@ -6489,55 +6474,54 @@ summed5false:
 
 entry5false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X8
-	VMULSS       scale+104(FP), X8, X8
-	VBROADCASTSS X8, Z8
+	VCVTSI2SSL   R15, X0, X9
+	VMULSS       X1, X9, X9
+	VBROADCASTSS X9, Z9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z8, Z3
-	VFMADD231PS  64(R14), Z8, Z4
-	VFMADD231PS  128(R14), Z8, Z5
-	VFMADD231PS  192(R14), Z8, Z6
-	VFMADD231PS  256(R14), Z8, Z7
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z9, Z4
+	VFMADD231PS  64(R14), Z9, Z5
+	VFMADD231PS  128(R14), Z9, Z6
+	VFMADD231PS  192(R14), Z9, Z7
+	VFMADD231PS  256(R14), Z9, Z8
+	BLSRQ        R13, R13
 	JNZ          entry5false
 
 store5false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
 	JMP     next5false
 
 final5false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
 
 scaled5false:
 	TESTL       R11, R11
 	JZ          write5false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
 
 write5false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
 
 next5false:
 	ADDQ $0x00000200, R12
@@ -6559,14 +6543,15 @@ rows5true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6576,21 +6561,21 @@ row5true:
 	JZ     done5true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
 	JMP    summed5true
 
 carried5true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
-	VMOVUPS 320(R12), Z8
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
+	VMOVUPS 320(R12), Z9
 
 summed5true:
 	MOVQ  (CX), R13
@@ -6599,62 +6584,61 @@ summed5true:
 
 entry5true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X9
-	VMULSS       scale+104(FP), X9, X9
-	VBROADCASTSS X9, Z9
+	VCVTSI2SSL   R15, X0, X10
+	VMULSS       X1, X10, X10
+	VBROADCASTSS X10, Z10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z9, Z3
-	VFMADD231PS  64(R14), Z9, Z4
-	VFMADD231PS  128(R14), Z9, Z5
-	VFMADD231PS  192(R14), Z9, Z6
-	VFMADD231PS  256(R14), Z9, Z7
-	VMOVUPS.Z    320(R14), K1, Z10
-	VFMADD231PS  Z10, Z9, Z8
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z10, Z4
+	VFMADD231PS  64(R14), Z10, Z5
+	VFMADD231PS  128(R14), Z10, Z6
+	VFMADD231PS  192(R14), Z10, Z7
+	VFMADD231PS  256(R14), Z10, Z8
+	VMOVUPS.Z    320(R14), K1, Z11
+	VFMADD231PS  Z11, Z10, Z9
+	BLSRQ        R13, R13
 	JNZ          entry5true
 
 store5true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
-	VMOVUPS Z8, 320(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
+	VMOVUPS Z9, 320(R12)
 	JMP     next5true
 
 final5true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
-	VMULPS Z1, Z8, Z8
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z9, Z9
 
 scaled5true:
 	TESTL       R11, R11
 	JZ          write5true
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
-	VMOVUPS.Z   320(R9), K1, Z9
-	VFMADD231PS Z9, Z2, Z8
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
+	VMOVUPS.Z   320(R9), K1, Z10
+	VFMADD231PS Z10, Z3, Z9
 
 write5true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
-	VMOVUPS Z8, K1, 320(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
+	VMOVUPS Z9, K1, 320(R9)
 
 next5true:
 	ADDQ $0x00000200, R12
@@ -6676,14 +6660,15 @@ rows6false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6693,21 +6678,21 @@ row6false:
 	JZ     done6false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
+	VXORPS Z9, Z9, Z9
 	JMP    summed6false
 
 carried6false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
-	VMOVUPS 320(R12), Z8
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
+	VMOVUPS 320(R12), Z9
 
 summed6false:
 	MOVQ  (CX), R13
@@ -6716,60 +6701,59 @@ summed6false:
 
 entry6false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X9
-	VMULSS       scale+104(FP), X9, X9
-	VBROADCASTSS X9, Z9
+	VCVTSI2SSL   R15, X0, X10
+	VMULSS       X1, X10, X10
+	VBROADCASTSS X10, Z10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z9, Z3
-	VFMADD231PS  64(R14), Z9, Z4
-	VFMADD231PS  128(R14), Z9, Z5
-	VFMADD231PS  192(R14), Z9, Z6
-	VFMADD231PS  256(R14), Z9, Z7
-	VFMADD231PS  320(R14), Z9, Z8
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z10, Z4
+	VFMADD231PS  64(R14), Z10, Z5
+	VFMADD231PS  128(R14), Z10, Z6
+	VFMADD231PS  192(R14), Z10, Z7
+	VFMADD231PS  256(R14), Z10, Z8
+	VFMADD231PS  320(R14), Z10, Z9
+	BLSRQ        R13, R13
 	JNZ          entry6false
 
 store6false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
-	VMOVUPS Z8, 320(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
+	VMOVUPS Z9, 320(R12)
 	JMP     next6false
 
 final6false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
-	VMULPS Z1, Z8, Z8
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z9, Z9
 
 scaled6false:
 	TESTL       R11, R11
 	JZ          write6false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
-	VFMADD231PS 320(R9), Z2, Z8
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
+	VFMADD231PS 320(R9), Z3, Z9
 
 write6false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
-	VMOVUPS Z8, 320(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
+	VMOVUPS Z9, 320(R9)
 
 next6false:
 	ADDQ $0x00000200, R12
@@ -6791,14 +6775,15 @@ rows6true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6808,23 +6793,23 @@ row6true:
 	JZ     done6true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
 	JMP    summed6true
 
 carried6true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
-	VMOVUPS 320(R12), Z8
-	VMOVUPS 384(R12), Z9
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
+	VMOVUPS 320(R12), Z9
+	VMOVUPS 384(R12), Z10
 
 summed6true:
 	MOVQ  (CX), R13
@@ -6833,67 +6818,66 @@ summed6true:
 
 entry6true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X10
-	VMULSS       scale+104(FP), X10, X10
-	VBROADCASTSS X10, Z10
+	VCVTSI2SSL   R15, X0, X11
+	VMULSS       X1, X11, X11
+	VBROADCASTSS X11, Z11
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z10, Z3
-	VFMADD231PS  64(R14), Z10, Z4
-	VFMADD231PS  128(R14), Z10, Z5
-	VFMADD231PS  192(R14), Z10, Z6
-	VFMADD231PS  256(R14), Z10, Z7
-	VFMADD231PS  320(R14), Z10, Z8
-	VMOVUPS.Z    384(R14), K1, Z11
-	VFMADD231PS  Z11, Z10, Z9
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z11, Z4
+	VFMADD231PS  64(R14), Z11, Z5
+	VFMADD231PS  128(R14), Z11, Z6
+	VFMADD231PS  192(R14), Z11, Z7
+	VFMADD231PS  256(R14), Z11, Z8
+	VFMADD231PS  320(R14), Z11, Z9
+	VMOVUPS.Z    384(R14), K1, Z12
+	VFMADD231PS  Z12, Z11, Z10
+	BLSRQ        R13, R13
 	JNZ          entry6true
 
 store6true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
-	VMOVUPS Z8, 320(R12)
-	VMOVUPS Z9, 384(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
+	VMOVUPS Z9, 320(R12)
+	VMOVUPS Z10, 384(R12)
 	JMP     next6true
 
 final6true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
-	VMULPS Z1, Z8, Z8
-	VMULPS Z1, Z9, Z9
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z9, Z9
+	VMULPS Z2, Z10, Z10
 
 scaled6true:
 	TESTL       R11, R11
 	JZ          write6true
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
-	VFMADD231PS 320(R9), Z2, Z8
-	VMOVUPS.Z   384(R9), K1, Z10
-	VFMADD231PS Z10, Z2, Z9
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
+	VFMADD231PS 320(R9), Z3, Z9
+	VMOVUPS.Z   384(R9), K1, Z11
+	VFMADD231PS Z11, Z3, Z10
 
 write6true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
-	VMOVUPS Z8, 320(R9)
-	VMOVUPS Z9, K1, 384(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
+	VMOVUPS Z9, 320(R9)
+	VMOVUPS Z10, K1, 384(R9)
 
 next6true:
 	ADDQ $0x00000200, R12
@@ -6915,14 +6899,15 @@ rows7false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -6932,23 +6917,23 @@ row7false:
 	JZ     done7false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
 	VXORPS Z7, Z7, Z7
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
+	VXORPS Z10, Z10, Z10
 	JMP    summed7false
 
 carried7false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
-	VMOVUPS 320(R12), Z8
-	VMOVUPS 384(R12), Z9
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
+	VMOVUPS 320(R12), Z9
+	VMOVUPS 384(R12), Z10
 
 summed7false:
 	MOVQ  (CX), R13
@@ -6957,65 +6942,64 @@ summed7false:
 
 entry7false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X10
-	VMULSS       scale+104(FP), X10, X10
-	VBROADCASTSS X10, Z10
+	VCVTSI2SSL   R15, X0, X11
+	VMULSS       X1, X11, X11
+	VBROADCASTSS X11, Z11
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z10, Z3
-	VFMADD231PS  64(R14), Z10, Z4
-	VFMADD231PS  128(R14), Z10, Z5
-	VFMADD231PS  192(R14), Z10, Z6
-	VFMADD231PS  256(R14), Z10, Z7
-	VFMADD231PS  320(R14), Z10, Z8
-	VFMADD231PS  384(R14), Z10, Z9
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z11, Z4
+	VFMADD231PS  64(R14), Z11, Z5
+	VFMADD231PS  128(R14), Z11, Z6
+	VFMADD231PS  192(R14), Z11, Z7
+	VFMADD231PS  256(R14), Z11, Z8
+	VFMADD231PS  320(R14), Z11, Z9
+	VFMADD231PS  384(R14), Z11, Z10
+	BLSRQ        R13, R13
 	JNZ          entry7false
 
 store7false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
-	VMOVUPS Z8, 320(R12)
-	VMOVUPS Z9, 384(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
+	VMOVUPS Z9, 320(R12)
+	VMOVUPS Z10, 384(R12)
 	JMP     next7false
 
 final7false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
-	VMULPS Z1, Z8, Z8
-	VMULPS Z1, Z9, Z9
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z9, Z9
+	VMULPS Z2, Z10, Z10
 
 scaled7false:
 	TESTL       R11, R11
 	JZ          write7false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
-	VFMADD231PS 320(R9), Z2, Z8
-	VFMADD231PS 384(R9), Z2, Z9
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
+	VFMADD231PS 320(R9), Z3, Z9
+	VFMADD231PS 384(R9), Z3, Z10
 
 write7false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
-	VMOVUPS Z8, 320(R9)
-	VMOVUPS Z9, 384(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
+	VMOVUPS Z9, 320(R9)
+	VMOVUPS Z10, 384(R9)
 
 next7false:
 	ADDQ $0x00000200, R12
@@ -7037,14 +7021,15 @@ rows7true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -7054,7 +7039,6 @@ row7true:
 	JZ     done7true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7true
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
@@ -7062,17 +7046,18 @@ row7true:
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
 	JMP    summed7true
 
 carried7true:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
-	VMOVUPS 320(R12), Z8
-	VMOVUPS 384(R12), Z9
-	VMOVUPS 448(R12), Z10
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
+	VMOVUPS 320(R12), Z9
+	VMOVUPS 384(R12), Z10
+	VMOVUPS 448(R12), Z11
 
 summed7true:
 	MOVQ  (CX), R13
@@ -7081,72 +7066,71 @@ summed7true:
 
 entry7true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X11
-	VMULSS       scale+104(FP), X11, X11
-	VBROADCASTSS X11, Z11
+	VCVTSI2SSL   R15, X0, X12
+	VMULSS       X1, X12, X12
+	VBROADCASTSS X12, Z12
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z11, Z3
-	VFMADD231PS  64(R14), Z11, Z4
-	VFMADD231PS  128(R14), Z11, Z5
-	VFMADD231PS  192(R14), Z11, Z6
-	VFMADD231PS  256(R14), Z11, Z7
-	VFMADD231PS  320(R14), Z11, Z8
-	VFMADD231PS  384(R14), Z11, Z9
-	VMOVUPS.Z    448(R14), K1, Z12
-	VFMADD231PS  Z12, Z11, Z10
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z12, Z4
+	VFMADD231PS  64(R14), Z12, Z5
+	VFMADD231PS  128(R14), Z12, Z6
+	VFMADD231PS  192(R14), Z12, Z7
+	VFMADD231PS  256(R14), Z12, Z8
+	VFMADD231PS  320(R14), Z12, Z9
+	VFMADD231PS  384(R14), Z12, Z10
+	VMOVUPS.Z    448(R14), K1, Z13
+	VFMADD231PS  Z13, Z12, Z11
+	BLSRQ        R13, R13
 	JNZ          entry7true
 
 store7true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7true
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
-	VMOVUPS Z8, 320(R12)
-	VMOVUPS Z9, 384(R12)
-	VMOVUPS Z10, 448(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
+	VMOVUPS Z9, 320(R12)
+	VMOVUPS Z10, 384(R12)
+	VMOVUPS Z11, 448(R12)
 	JMP     next7true
 
 final7true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7true
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
-	VMULPS Z1, Z8, Z8
-	VMULPS Z1, Z9, Z9
-	VMULPS Z1, Z10, Z10
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z9, Z9
+	VMULPS Z2, Z10, Z10
+	VMULPS Z2, Z11, Z11
 
 scaled7true:
 	TESTL       R11, R11
 	JZ          write7true
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
-	VFMADD231PS 320(R9), Z2, Z8
-	VFMADD231PS 384(R9), Z2, Z9
-	VMOVUPS.Z   448(R9), K1, Z11
-	VFMADD231PS Z11, Z2, Z10
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
+	VFMADD231PS 320(R9), Z3, Z9
+	VFMADD231PS 384(R9), Z3, Z10
+	VMOVUPS.Z   448(R9), K1, Z12
+	VFMADD231PS Z12, Z3, Z11
 
 write7true:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
-	VMOVUPS Z8, 320(R9)
-	VMOVUPS Z9, 384(R9)
-	VMOVUPS Z10, K1, 448(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
+	VMOVUPS Z9, 320(R9)
+	VMOVUPS Z10, 384(R9)
+	VMOVUPS Z11, K1, 448(R9)
 
 next7true:
 	ADDQ $0x00000200, R12
@@ -7168,14 +7152,15 @@ rows8false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Z1
-	VBROADCASTSS beta+100(FP), Z2
+	VBROADCASTSS alpha+96(FP), Z2
+	VBROADCASTSS beta+100(FP), Z3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -7185,7 +7170,6 @@ row8false:
 	JZ     done8false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried8false
-	VXORPS Z3, Z3, Z3
 	VXORPS Z4, Z4, Z4
 	VXORPS Z5, Z5, Z5
 	VXORPS Z6, Z6, Z6
@@ -7193,17 +7177,18 @@ row8false:
 	VXORPS Z8, Z8, Z8
 	VXORPS Z9, Z9, Z9
 	VXORPS Z10, Z10, Z10
+	VXORPS Z11, Z11, Z11
 	JMP    summed8false
 
 carried8false:
-	VMOVUPS (R12), Z3
-	VMOVUPS 64(R12), Z4
-	VMOVUPS 128(R12), Z5
-	VMOVUPS 192(R12), Z6
-	VMOVUPS 256(R12), Z7
-	VMOVUPS 320(R12), Z8
-	VMOVUPS 384(R12), Z9
-	VMOVUPS 448(R12), Z10
+	VMOVUPS (R12), Z4
+	VMOVUPS 64(R12), Z5
+	VMOVUPS 128(R12), Z6
+	VMOVUPS 192(R12), Z7
+	VMOVUPS 256(R12), Z8
+	VMOVUPS 320(R12), Z9
+	VMOVUPS 384(R12), Z10
+	VMOVUPS 448(R12), Z11
 
 summed8false:
 	MOVQ  (CX), R13
@@ -7212,70 +7197,69 @@ summed8false:
 
 entry8false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X11
-	VMULSS       scale+104(FP), X11, X11
-	VBROADCASTSS X11, Z11
+	VCVTSI2SSL   R15, X0, X12
+	VMULSS       X1, X12, X12
+	VBROADCASTSS X12, Z12
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Z11, Z3
-	VFMADD231PS  64(R14), Z11, Z4
-	VFMADD231PS  128(R14), Z11, Z5
-	VFMADD231PS  192(R14), Z11, Z6
-	VFMADD231PS  256(R14), Z11, Z7
-	VFMADD231PS  320(R14), Z11, Z8
-	VFMADD231PS  384(R14), Z11, Z9
-	VFMADD231PS  448(R14), Z11, Z10
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Z12, Z4
+	VFMADD231PS  64(R14), Z12, Z5
+	VFMADD231PS  128(R14), Z12, Z6
+	VFMADD231PS  192(R14), Z12, Z7
+	VFMADD231PS  256(R14), Z12, Z8
+	VFMADD231PS  320(R14), Z12, Z9
+	VFMADD231PS  384(R14), Z12, Z10
+	VFMADD231PS  448(R14), Z12, Z11
+	BLSRQ        R13, R13
 	JNZ          entry8false
 
 store8false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final8false
-	VMOVUPS Z3, (R12)
-	VMOVUPS Z4, 64(R12)
-	VMOVUPS Z5, 128(R12)
-	VMOVUPS Z6, 192(R12)
-	VMOVUPS Z7, 256(R12)
-	VMOVUPS Z8, 320(R12)
-	VMOVUPS Z9, 384(R12)
-	VMOVUPS Z10, 448(R12)
+	VMOVUPS Z4, (R12)
+	VMOVUPS Z5, 64(R12)
+	VMOVUPS Z6, 128(R12)
+	VMOVUPS Z7, 192(R12)
+	VMOVUPS Z8, 256(R12)
+	VMOVUPS Z9, 320(R12)
+	VMOVUPS Z10, 384(R12)
+	VMOVUPS Z11, 448(R12)
 	JMP     next8false
 
 final8false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled8false
-	VMULPS Z1, Z3, Z3
-	VMULPS Z1, Z4, Z4
-	VMULPS Z1, Z5, Z5
-	VMULPS Z1, Z6, Z6
-	VMULPS Z1, Z7, Z7
-	VMULPS Z1, Z8, Z8
-	VMULPS Z1, Z9, Z9
-	VMULPS Z1, Z10, Z10
+	VMULPS Z2, Z4, Z4
+	VMULPS Z2, Z5, Z5
+	VMULPS Z2, Z6, Z6
+	VMULPS Z2, Z7, Z7
+	VMULPS Z2, Z8, Z8
+	VMULPS Z2, Z9, Z9
+	VMULPS Z2, Z10, Z10
+	VMULPS Z2, Z11, Z11
 
 scaled8false:
 	TESTL       R11, R11
 	JZ          write8false
-	VFMADD231PS (R9), Z2, Z3
-	VFMADD231PS 64(R9), Z2, Z4
-	VFMADD231PS 128(R9), Z2, Z5
-	VFMADD231PS 192(R9), Z2, Z6
-	VFMADD231PS 256(R9), Z2, Z7
-	VFMADD231PS 320(R9), Z2, Z8
-	VFMADD231PS 384(R9), Z2, Z9
-	VFMADD231PS 448(R9), Z2, Z10
+	VFMADD231PS (R9), Z3, Z4
+	VFMADD231PS 64(R9), Z3, Z5
+	VFMADD231PS 128(R9), Z3, Z6
+	VFMADD231PS 192(R9), Z3, Z7
+	VFMADD231PS 256(R9), Z3, Z8
+	VFMADD231PS 320(R9), Z3, Z9
+	VFMADD231PS 384(R9), Z3, Z10
+	VFMADD231PS 448(R9), Z3, Z11
 
 write8false:
-	VMOVUPS Z3, (R9)
-	VMOVUPS Z4, 64(R9)
-	VMOVUPS Z5, 128(R9)
-	VMOVUPS Z6, 192(R9)
-	VMOVUPS Z7, 256(R9)
-	VMOVUPS Z8, 320(R9)
-	VMOVUPS Z9, 384(R9)
-	VMOVUPS Z10, 448(R9)
+	VMOVUPS Z4, (R9)
+	VMOVUPS Z5, 64(R9)
+	VMOVUPS Z6, 128(R9)
+	VMOVUPS Z7, 192(R9)
+	VMOVUPS Z8, 256(R9)
+	VMOVUPS Z9, 320(R9)
+	VMOVUPS Z10, 384(R9)
+	VMOVUPS Z11, 448(R9)
 
 next8false:
 	ADDQ $0x00000200, R12
@@ -7437,13 +7421,12 @@ summed0true:
 
 entry0true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y4
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VMASKMOVPS   (R14), Y0, Y5
 	VFMADD231PS  Y5, Y4, Y3
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry0true
 
 store0true:
@@ -7516,12 +7499,11 @@ summed1false:
 
 entry1false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y3
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y3, Y2
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry1false
 
 store1false:
@@ -7595,14 +7577,13 @@ summed1true:
 
 entry1true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y5, Y3
 	VMASKMOVPS   32(R14), Y0, Y6
 	VFMADD231PS  Y6, Y5, Y4
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry1true
 
 store1true:
@@ -7681,13 +7662,12 @@ summed2false:
 
 entry2false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y4
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y4, Y2
 	VFMADD231PS  32(R14), Y4, Y3
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry2false
 
 store2false:
@@ -7767,7 +7747,6 @@ summed2true:
 
 entry2true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -7775,7 +7754,7 @@ entry2true:
 	VFMADD231PS  32(R14), Y6, Y4
 	VMASKMOVPS   64(R14), Y0, Y7
 	VFMADD231PS  Y7, Y6, Y5
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry2true
 
 store2true:
@@ -7860,14 +7839,13 @@ summed3false:
 
 entry3false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
 	VFMADD231PS  (R14), Y5, Y2
 	VFMADD231PS  32(R14), Y5, Y3
 	VFMADD231PS  64(R14), Y5, Y4
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry3false
 
 store3false:
@@ -7953,7 +7931,6 @@ summed3true:
 
 entry3true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -7962,7 +7939,7 @@ entry3true:
 	VFMADD231PS  64(R14), Y7, Y5
 	VMASKMOVPS   96(R14), Y0, Y8
 	VFMADD231PS  Y8, Y7, Y6
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry3true
 
 store3true:
@@ -8053,7 +8030,6 @@ summed4false:
 
 entry4false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8061,7 +8037,7 @@ entry4false:
 	VFMADD231PS  32(R14), Y6, Y3
 	VFMADD231PS  64(R14), Y6, Y4
 	VFMADD231PS  96(R14), Y6, Y5
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry4false
 
 store4false:
@@ -8153,7 +8129,6 @@ summed4true:
 
 entry4true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8163,7 +8138,7 @@ entry4true:
 	VFMADD231PS  96(R14), Y8, Y6
 	VMASKMOVPS   128(R14), Y0, Y9
 	VFMADD231PS  Y9, Y8, Y7
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry4true
 
 store4true:
@@ -8260,7 +8235,6 @@ summed5false:
 
 entry5false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8269,7 +8243,7 @@ entry5false:
 	VFMADD231PS  64(R14), Y7, Y4
 	VFMADD231PS  96(R14), Y7, Y5
 	VFMADD231PS  128(R14), Y7, Y6
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry5false
 
 store5false:
@@ -8367,7 +8341,6 @@ summed5true:
 
 entry5true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8378,7 +8351,7 @@ entry5true:
 	VFMADD231PS  128(R14), Y9, Y7
 	VMASKMOVPS   160(R14), Y0, Y10
 	VFMADD231PS  Y10, Y9, Y8
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry5true
 
 store5true:
@@ -8481,7 +8454,6 @@ summed6false:
 
 entry6false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8491,7 +8463,7 @@ entry6false:
 	VFMADD231PS  96(R14), Y8, Y5
 	VFMADD231PS  128(R14), Y8, Y6
 	VFMADD231PS  160(R14), Y8, Y7
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry6false
 
 store6false:
@@ -8595,7 +8567,6 @@ summed6true:
 
 entry6true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8607,7 +8578,7 @@ entry6true:
 	VFMADD231PS  160(R14), Y10, Y8
 	VMASKMOVPS   192(R14), Y0, Y11
 	VFMADD231PS  Y11, Y10, Y9
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry6true
 
 store6true:
@@ -8716,7 +8687,6 @@ summed7false:
 
 entry7false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8727,7 +8697,7 @@ entry7false:
 	VFMADD231PS  128(R14), Y9, Y6
 	VFMADD231PS  160(R14), Y9, Y7
 	VFMADD231PS  192(R14), Y9, Y8
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry7false
 
 store7false:
@@ -8837,7 +8807,6 @@ summed7true:
 
 entry7true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y11
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8850,7 +8819,7 @@ entry7true:
 	VFMADD231PS  192(R14), Y11, Y9
 	VMASKMOVPS   224(R14), Y0, Y12
 	VFMADD231PS  Y12, Y11, Y10
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry7true
 
 store7true:
@@ -8965,7 +8934,6 @@ summed8false:
 
 entry8false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	VBROADCASTSS (BX)(R14*4), Y10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
@@ -8977,7 +8945,7 @@ entry8false:
 	VFMADD231PS  160(R14), Y10, Y7
 	VFMADD231PS  192(R14), Y10, Y8
 	VFMADD231PS  224(R14), Y10, Y9
-	TESTQ        R13, R13
+	BLSRQ        R13, R13
 	JNZ          entry8false
 
 store8false:
@@ -9157,14 +9125,15 @@ rows0true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9174,11 +9143,11 @@ row0true:
 	JZ     done0true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried0true
-	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
 	JMP    summed0true
 
 carried0true:
-	VMOVUPS (R12), Y4
+	VMOVUPS (R12), Y5
 
 summed0true:
 	MOVQ  (CX), R13
@@ -9187,37 +9156,36 @@ summed0true:
 
 entry0true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X5
-	VMULSS       scale+104(FP), X5, X5
-	VBROADCASTSS X5, Y5
+	VCVTSI2SSL   R15, X1, X6
+	VMULSS       X2, X6, X6
+	VBROADCASTSS X6, Y6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VMASKMOVPS   (R14), Y0, Y6
-	VFMADD231PS  Y6, Y5, Y4
-	TESTQ        R13, R13
+	VMASKMOVPS   (R14), Y0, Y7
+	VFMADD231PS  Y7, Y6, Y5
+	BLSRQ        R13, R13
 	JNZ          entry0true
 
 store0true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final0true
-	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, (R12)
 	JMP     next0true
 
 final0true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled0true
-	VMULPS Y2, Y4, Y4
+	VMULPS Y3, Y5, Y5
 
 scaled0true:
 	TESTL       R11, R11
 	JZ          write0true
-	VMASKMOVPS  (R9), Y0, Y5
-	VFMADD231PS Y5, Y3, Y4
+	VMASKMOVPS  (R9), Y0, Y6
+	VFMADD231PS Y6, Y4, Y5
 
 write0true:
-	VMASKMOVPS Y4, Y0, (R9)
+	VMASKMOVPS Y5, Y0, (R9)
 
 next0true:
 	ADDQ $0x00000100, R12
@@ -9239,14 +9207,15 @@ rows1false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9256,11 +9225,11 @@ row1false:
 	JZ     done1false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1false
-	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
 	JMP    summed1false
 
 carried1false:
-	VMOVUPS (R12), Y3
+	VMOVUPS (R12), Y4
 
 summed1false:
 	MOVQ  (CX), R13
@@ -9269,35 +9238,34 @@ summed1false:
 
 entry1false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X4
-	VMULSS       scale+104(FP), X4, X4
-	VBROADCASTSS X4, Y4
+	VCVTSI2SSL   R15, X0, X5
+	VMULSS       X1, X5, X5
+	VBROADCASTSS X5, Y5
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y4, Y3
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y5, Y4
+	BLSRQ        R13, R13
 	JNZ          entry1false
 
 store1false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1false
-	VMOVUPS Y3, (R12)
+	VMOVUPS Y4, (R12)
 	JMP     next1false
 
 final1false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1false
-	VMULPS Y1, Y3, Y3
+	VMULPS Y2, Y4, Y4
 
 scaled1false:
 	TESTL       R11, R11
 	JZ          write1false
-	VFMADD231PS (R9), Y2, Y3
+	VFMADD231PS (R9), Y3, Y4
 
 write1false:
-	VMOVUPS Y3, (R9)
+	VMOVUPS Y4, (R9)
 
 next1false:
 	ADDQ $0x00000100, R12
@@ -9319,14 +9287,15 @@ rows1true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9336,13 +9305,13 @@ row1true:
 	JZ     done1true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried1true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
 	JMP    summed1true
 
 carried1true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
 
 summed1true:
 	MOVQ  (CX), R13
@@ -9351,42 +9320,41 @@ summed1true:
 
 entry1true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X6
-	VMULSS       scale+104(FP), X6, X6
-	VBROADCASTSS X6, Y6
+	VCVTSI2SSL   R15, X1, X7
+	VMULSS       X2, X7, X7
+	VBROADCASTSS X7, Y7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y6, Y4
-	VMASKMOVPS   32(R14), Y0, Y7
-	VFMADD231PS  Y7, Y6, Y5
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y7, Y5
+	VMASKMOVPS   32(R14), Y0, Y8
+	VFMADD231PS  Y8, Y7, Y6
+	BLSRQ        R13, R13
 	JNZ          entry1true
 
 store1true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final1true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
 	JMP     next1true
 
 final1true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled1true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
 
 scaled1true:
 	TESTL       R11, R11
 	JZ          write1true
-	VFMADD231PS (R9), Y3, Y4
-	VMASKMOVPS  32(R9), Y0, Y6
-	VFMADD231PS Y6, Y3, Y5
+	VFMADD231PS (R9), Y4, Y5
+	VMASKMOVPS  32(R9), Y0, Y7
+	VFMADD231PS Y7, Y4, Y6
 
 write1true:
-	VMOVUPS    Y4, (R9)
-	VMASKMOVPS Y5, Y0, 32(R9)
+	VMOVUPS    Y5, (R9)
+	VMASKMOVPS Y6, Y0, 32(R9)
 
 next1true:
 	ADDQ $0x00000100, R12
@@ -9408,14 +9376,15 @@ rows2false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9425,13 +9394,13 @@ row2false:
 	JZ     done2false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
 	JMP    summed2false
 
 carried2false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
 
 summed2false:
 	MOVQ  (CX), R13
@@ -9440,40 +9409,39 @@ summed2false:
 
 entry2false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X5
-	VMULSS       scale+104(FP), X5, X5
-	VBROADCASTSS X5, Y5
+	VCVTSI2SSL   R15, X0, X6
+	VMULSS       X1, X6, X6
+	VBROADCASTSS X6, Y6
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y5, Y3
-	VFMADD231PS  32(R14), Y5, Y4
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y6, Y4
+	VFMADD231PS  32(R14), Y6, Y5
+	BLSRQ        R13, R13
 	JNZ          entry2false
 
 store2false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
 	JMP     next2false
 
 final2false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
 
 scaled2false:
 	TESTL       R11, R11
 	JZ          write2false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
 
 write2false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
 
 next2false:
 	ADDQ $0x00000100, R12
@@ -9495,14 +9463,15 @@ rows2true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9512,15 +9481,15 @@ row2true:
 	JZ     done2true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried2true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 	JMP    summed2true
 
 carried2true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
-	VMOVUPS 64(R12), Y6
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VMOVUPS 64(R12), Y7
 
 summed2true:
 	MOVQ  (CX), R13
@@ -9529,47 +9498,46 @@ summed2true:
 
 entry2true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X7
-	VMULSS       scale+104(FP), X7, X7
-	VBROADCASTSS X7, Y7
+	VCVTSI2SSL   R15, X1, X8
+	VMULSS       X2, X8, X8
+	VBROADCASTSS X8, Y8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y7, Y4
-	VFMADD231PS  32(R14), Y7, Y5
-	VMASKMOVPS   64(R14), Y0, Y8
-	VFMADD231PS  Y8, Y7, Y6
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y8, Y5
+	VFMADD231PS  32(R14), Y8, Y6
+	VMASKMOVPS   64(R14), Y0, Y9
+	VFMADD231PS  Y9, Y8, Y7
+	BLSRQ        R13, R13
 	JNZ          entry2true
 
 store2true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final2true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS Y7, 64(R12)
 	JMP     next2true
 
 final2true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled2true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
-	VMULPS Y2, Y6, Y6
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y7, Y7
 
 scaled2true:
 	TESTL       R11, R11
 	JZ          write2true
-	VFMADD231PS (R9), Y3, Y4
-	VFMADD231PS 32(R9), Y3, Y5
-	VMASKMOVPS  64(R9), Y0, Y7
-	VFMADD231PS Y7, Y3, Y6
+	VFMADD231PS (R9), Y4, Y5
+	VFMADD231PS 32(R9), Y4, Y6
+	VMASKMOVPS  64(R9), Y0, Y8
+	VFMADD231PS Y8, Y4, Y7
 
 write2true:
-	VMOVUPS    Y4, (R9)
-	VMOVUPS    Y5, 32(R9)
-	VMASKMOVPS Y6, Y0, 64(R9)
+	VMOVUPS    Y5, (R9)
+	VMOVUPS    Y6, 32(R9)
+	VMASKMOVPS Y7, Y0, 64(R9)
 
 next2true:
 	ADDQ $0x00000100, R12
@@ -9591,14 +9559,15 @@ rows3false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9608,15 +9577,15 @@ row3false:
 	JZ     done3false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
 	JMP    summed3false
 
 carried3false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
-	VMOVUPS 64(R12), Y5
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
 
 summed3false:
 	MOVQ  (CX), R13
@@ -9625,45 +9594,44 @@ summed3false:
 
 entry3false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X6
-	VMULSS       scale+104(FP), X6, X6
-	VBROADCASTSS X6, Y6
+	VCVTSI2SSL   R15, X0, X7
+	VMULSS       X1, X7, X7
+	VBROADCASTSS X7, Y7
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y6, Y3
-	VFMADD231PS  32(R14), Y6, Y4
-	VFMADD231PS  64(R14), Y6, Y5
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y7, Y4
+	VFMADD231PS  32(R14), Y7, Y5
+	VFMADD231PS  64(R14), Y7, Y6
+	BLSRQ        R13, R13
 	JNZ          entry3false
 
 store3false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS Y5, 64(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
 	JMP     next3false
 
 final3false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
-	VMULPS Y1, Y5, Y5
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
 
 scaled3false:
 	TESTL       R11, R11
 	JZ          write3false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
-	VFMADD231PS 64(R9), Y2, Y5
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
 
 write3false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
-	VMOVUPS Y5, 64(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
 
 next3false:
 	ADDQ $0x00000100, R12
@@ -9685,14 +9653,15 @@ rows3true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9702,17 +9671,17 @@ row3true:
 	JZ     done3true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried3true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
 	JMP    summed3true
 
 carried3true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
-	VMOVUPS 64(R12), Y6
-	VMOVUPS 96(R12), Y7
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VMOVUPS 64(R12), Y7
+	VMOVUPS 96(R12), Y8
 
 summed3true:
 	MOVQ  (CX), R13
@@ -9721,52 +9690,51 @@ summed3true:
 
 entry3true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X8
-	VMULSS       scale+104(FP), X8, X8
-	VBROADCASTSS X8, Y8
+	VCVTSI2SSL   R15, X1, X9
+	VMULSS       X2, X9, X9
+	VBROADCASTSS X9, Y9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y8, Y4
-	VFMADD231PS  32(R14), Y8, Y5
-	VFMADD231PS  64(R14), Y8, Y6
-	VMASKMOVPS   96(R14), Y0, Y9
-	VFMADD231PS  Y9, Y8, Y7
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y9, Y5
+	VFMADD231PS  32(R14), Y9, Y6
+	VFMADD231PS  64(R14), Y9, Y7
+	VMASKMOVPS   96(R14), Y0, Y10
+	VFMADD231PS  Y10, Y9, Y8
+	BLSRQ        R13, R13
 	JNZ          entry3true
 
 store3true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final3true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS Y6, 64(R12)
-	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS Y7, 64(R12)
+	VMOVUPS Y8, 96(R12)
 	JMP     next3true
 
 final3true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled3true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
-	VMULPS Y2, Y6, Y6
-	VMULPS Y2, Y7, Y7
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y7, Y7
+	VMULPS Y3, Y8, Y8
 
 scaled3true:
 	TESTL       R11, R11
 	JZ          write3true
-	VFMADD231PS (R9), Y3, Y4
-	VFMADD231PS 32(R9), Y3, Y5
-	VFMADD231PS 64(R9), Y3, Y6
-	VMASKMOVPS  96(R9), Y0, Y8
-	VFMADD231PS Y8, Y3, Y7
+	VFMADD231PS (R9), Y4, Y5
+	VFMADD231PS 32(R9), Y4, Y6
+	VFMADD231PS 64(R9), Y4, Y7
+	VMASKMOVPS  96(R9), Y0, Y9
+	VFMADD231PS Y9, Y4, Y8
 
 write3true:
-	VMOVUPS    Y4, (R9)
-	VMOVUPS    Y5, 32(R9)
-	VMOVUPS    Y6, 64(R9)
-	VMASKMOVPS Y7, Y0, 96(R9)
+	VMOVUPS    Y5, (R9)
+	VMOVUPS    Y6, 32(R9)
+	VMOVUPS    Y7, 64(R9)
+	VMASKMOVPS Y8, Y0, 96(R9)
 
 next3true:
 	ADDQ $0x00000100, R12
@@ -9788,14 +9756,15 @@ rows4false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9805,17 +9774,17 @@ row4false:
 	JZ     done4false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
 	JMP    summed4false
 
 carried4false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
-	VMOVUPS 64(R12), Y5
-	VMOVUPS 96(R12), Y6
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
 
 summed4false:
 	MOVQ  (CX), R13
@@ -9824,50 +9793,49 @@ summed4false:
 
 entry4false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X7
-	VMULSS       scale+104(FP), X7, X7
-	VBROADCASTSS X7, Y7
+	VCVTSI2SSL   R15, X0, X8
+	VMULSS       X1, X8, X8
+	VBROADCASTSS X8, Y8
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y7, Y3
-	VFMADD231PS  32(R14), Y7, Y4
-	VFMADD231PS  64(R14), Y7, Y5
-	VFMADD231PS  96(R14), Y7, Y6
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y8, Y4
+	VFMADD231PS  32(R14), Y8, Y5
+	VFMADD231PS  64(R14), Y8, Y6
+	VFMADD231PS  96(R14), Y8, Y7
+	BLSRQ        R13, R13
 	JNZ          entry4false
 
 store4false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS Y5, 64(R12)
-	VMOVUPS Y6, 96(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
 	JMP     next4false
 
 final4false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
-	VMULPS Y1, Y5, Y5
-	VMULPS Y1, Y6, Y6
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
 
 scaled4false:
 	TESTL       R11, R11
 	JZ          write4false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
-	VFMADD231PS 64(R9), Y2, Y5
-	VFMADD231PS 96(R9), Y2, Y6
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
 
 write4false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
-	VMOVUPS Y5, 64(R9)
-	VMOVUPS Y6, 96(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
+	VMOVUPS Y7, 96(R9)
 
 next4false:
 	ADDQ $0x00000100, R12
@@ -9889,14 +9857,15 @@ rows4true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -9906,19 +9875,19 @@ row4true:
 	JZ     done4true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried4true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
 	JMP    summed4true
 
 carried4true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
-	VMOVUPS 64(R12), Y6
-	VMOVUPS 96(R12), Y7
-	VMOVUPS 128(R12), Y8
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VMOVUPS 64(R12), Y7
+	VMOVUPS 96(R12), Y8
+	VMOVUPS 128(R12), Y9
 
 summed4true:
 	MOVQ  (CX), R13
@@ -9927,57 +9896,56 @@ summed4true:
 
 entry4true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X9
-	VMULSS       scale+104(FP), X9, X9
-	VBROADCASTSS X9, Y9
+	VCVTSI2SSL   R15, X1, X10
+	VMULSS       X2, X10, X10
+	VBROADCASTSS X10, Y10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y9, Y4
-	VFMADD231PS  32(R14), Y9, Y5
-	VFMADD231PS  64(R14), Y9, Y6
-	VFMADD231PS  96(R14), Y9, Y7
-	VMASKMOVPS   128(R14), Y0, Y10
-	VFMADD231PS  Y10, Y9, Y8
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y10, Y5
+	VFMADD231PS  32(R14), Y10, Y6
+	VFMADD231PS  64(R14), Y10, Y7
+	VFMADD231PS  96(R14), Y10, Y8
+	VMASKMOVPS   128(R14), Y0, Y11
+	VFMADD231PS  Y11, Y10, Y9
+	BLSRQ        R13, R13
 	JNZ          entry4true
 
 store4true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final4true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS Y6, 64(R12)
-	VMOVUPS Y7, 96(R12)
-	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS Y7, 64(R12)
+	VMOVUPS Y8, 96(R12)
+	VMOVUPS Y9, 128(R12)
 	JMP     next4true
 
 final4true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled4true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
-	VMULPS Y2, Y6, Y6
-	VMULPS Y2, Y7, Y7
-	VMULPS Y2, Y8, Y8
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y7, Y7
+	VMULPS Y3, Y8, Y8
+	VMULPS Y3, Y9, Y9
 
 scaled4true:
 	TESTL       R11, R11
 	JZ          write4true
-	VFMADD231PS (R9), Y3, Y4
-	VFMADD231PS 32(R9), Y3, Y5
-	VFMADD231PS 64(R9), Y3, Y6
-	VFMADD231PS 96(R9), Y3, Y7
-	VMASKMOVPS  128(R9), Y0, Y9
-	VFMADD231PS Y9, Y3, Y8
+	VFMADD231PS (R9), Y4, Y5
+	VFMADD231PS 32(R9), Y4, Y6
+	VFMADD231PS 64(R9), Y4, Y7
+	VFMADD231PS 96(R9), Y4, Y8
+	VMASKMOVPS  128(R9), Y0, Y10
+	VFMADD231PS Y10, Y4, Y9
 
 write4true:
-	VMOVUPS    Y4, (R9)
-	VMOVUPS    Y5, 32(R9)
-	VMOVUPS    Y6, 64(R9)
-	VMOVUPS    Y7, 96(R9)
-	VMASKMOVPS Y8, Y0, 128(R9)
+	VMOVUPS    Y5, (R9)
+	VMOVUPS    Y6, 32(R9)
+	VMOVUPS    Y7, 64(R9)
+	VMOVUPS    Y8, 96(R9)
+	VMASKMOVPS Y9, Y0, 128(R9)
 
 next4true:
 	ADDQ $0x00000100, R12
@@ -9999,14 +9967,15 @@ rows5false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10016,19 +9985,19 @@ row5false:
 	JZ     done5false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
 	JMP    summed5false
 
 carried5false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
-	VMOVUPS 64(R12), Y5
-	VMOVUPS 96(R12), Y6
-	VMOVUPS 128(R12), Y7
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
 
 summed5false:
 	MOVQ  (CX), R13
@@ -10037,55 +10006,54 @@ summed5false:
 
 entry5false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X8
-	VMULSS       scale+104(FP), X8, X8
-	VBROADCASTSS X8, Y8
+	VCVTSI2SSL   R15, X0, X9
+	VMULSS       X1, X9, X9
+	VBROADCASTSS X9, Y9
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y8, Y3
-	VFMADD231PS  32(R14), Y8, Y4
-	VFMADD231PS  64(R14), Y8, Y5
-	VFMADD231PS  96(R14), Y8, Y6
-	VFMADD231PS  128(R14), Y8, Y7
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y9, Y4
+	VFMADD231PS  32(R14), Y9, Y5
+	VFMADD231PS  64(R14), Y9, Y6
+	VFMADD231PS  96(R14), Y9, Y7
+	VFMADD231PS  128(R14), Y9, Y8
+	BLSRQ        R13, R13
 	JNZ          entry5false
 
 store5false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS Y5, 64(R12)
-	VMOVUPS Y6, 96(R12)
-	VMOVUPS Y7, 128(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
 	JMP     next5false
 
 final5false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
-	VMULPS Y1, Y5, Y5
-	VMULPS Y1, Y6, Y6
-	VMULPS Y1, Y7, Y7
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
 
 scaled5false:
 	TESTL       R11, R11
 	JZ          write5false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
-	VFMADD231PS 64(R9), Y2, Y5
-	VFMADD231PS 96(R9), Y2, Y6
-	VFMADD231PS 128(R9), Y2, Y7
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
 
 write5false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
-	VMOVUPS Y5, 64(R9)
-	VMOVUPS Y6, 96(R9)
-	VMOVUPS Y7, 128(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
+	VMOVUPS Y7, 96(R9)
+	VMOVUPS Y8, 128(R9)
 
 next5false:
 	ADDQ $0x00000100, R12
@@ -10107,14 +10075,15 @@ rows5true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10124,21 +10093,21 @@ row5true:
 	JZ     done5true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried5true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
 	JMP    summed5true
 
 carried5true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
-	VMOVUPS 64(R12), Y6
-	VMOVUPS 96(R12), Y7
-	VMOVUPS 128(R12), Y8
-	VMOVUPS 160(R12), Y9
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VMOVUPS 64(R12), Y7
+	VMOVUPS 96(R12), Y8
+	VMOVUPS 128(R12), Y9
+	VMOVUPS 160(R12), Y10
 
 summed5true:
 	MOVQ  (CX), R13
@@ -10147,62 +10116,61 @@ summed5true:
 
 entry5true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X10
-	VMULSS       scale+104(FP), X10, X10
-	VBROADCASTSS X10, Y10
+	VCVTSI2SSL   R15, X1, X11
+	VMULSS       X2, X11, X11
+	VBROADCASTSS X11, Y11
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y10, Y4
-	VFMADD231PS  32(R14), Y10, Y5
-	VFMADD231PS  64(R14), Y10, Y6
-	VFMADD231PS  96(R14), Y10, Y7
-	VFMADD231PS  128(R14), Y10, Y8
-	VMASKMOVPS   160(R14), Y0, Y11
-	VFMADD231PS  Y11, Y10, Y9
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y11, Y5
+	VFMADD231PS  32(R14), Y11, Y6
+	VFMADD231PS  64(R14), Y11, Y7
+	VFMADD231PS  96(R14), Y11, Y8
+	VFMADD231PS  128(R14), Y11, Y9
+	VMASKMOVPS   160(R14), Y0, Y12
+	VFMADD231PS  Y12, Y11, Y10
+	BLSRQ        R13, R13
 	JNZ          entry5true
 
 store5true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final5true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS Y6, 64(R12)
-	VMOVUPS Y7, 96(R12)
-	VMOVUPS Y8, 128(R12)
-	VMOVUPS Y9, 160(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS Y7, 64(R12)
+	VMOVUPS Y8, 96(R12)
+	VMOVUPS Y9, 128(R12)
+	VMOVUPS Y10, 160(R12)
 	JMP     next5true
 
 final5true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled5true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
-	VMULPS Y2, Y6, Y6
-	VMULPS Y2, Y7, Y7
-	VMULPS Y2, Y8, Y8
-	VMULPS Y2, Y9, Y9
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y7, Y7
+	VMULPS Y3, Y8, Y8
+	VMULPS Y3, Y9, Y9
+	VMULPS Y3, Y10, Y10
 
 scaled5true:
 	TESTL       R11, R11
 	JZ          write5true
-	VFMADD231PS (R9), Y3, Y4
-	VFMADD231PS 32(R9), Y3, Y5
-	VFMADD231PS 64(R9), Y3, Y6
-	VFMADD231PS 96(R9), Y3, Y7
-	VFMADD231PS 128(R9), Y3, Y8
-	VMASKMOVPS  160(R9), Y0, Y10
-	VFMADD231PS Y10, Y3, Y9
+	VFMADD231PS (R9), Y4, Y5
+	VFMADD231PS 32(R9), Y4, Y6
+	VFMADD231PS 64(R9), Y4, Y7
+	VFMADD231PS 96(R9), Y4, Y8
+	VFMADD231PS 128(R9), Y4, Y9
+	VMASKMOVPS  160(R9), Y0, Y11
+	VFMADD231PS Y11, Y4, Y10
 
 write5true:
-	VMOVUPS    Y4, (R9)
-	VMOVUPS    Y5, 32(R9)
-	VMOVUPS    Y6, 64(R9)
-	VMOVUPS    Y7, 96(R9)
-	VMOVUPS    Y8, 128(R9)
-	VMASKMOVPS Y9, Y0, 160(R9)
+	VMOVUPS    Y5, (R9)
+	VMOVUPS    Y6, 32(R9)
+	VMOVUPS    Y7, 64(R9)
+	VMOVUPS    Y8, 96(R9)
+	VMOVUPS    Y9, 128(R9)
+	VMASKMOVPS Y10, Y0, 160(R9)
 
 next5true:
 	ADDQ $0x00000100, R12
@@ -10224,14 +10192,15 @@ rows6false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10241,21 +10210,21 @@ row6false:
 	JZ     done6false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
 	JMP    summed6false
 
 carried6false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
-	VMOVUPS 64(R12), Y5
-	VMOVUPS 96(R12), Y6
-	VMOVUPS 128(R12), Y7
-	VMOVUPS 160(R12), Y8
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+	VMOVUPS 160(R12), Y9
 
 summed6false:
 	MOVQ  (CX), R13
@@ -10264,60 +10233,59 @@ summed6false:
 
 entry6false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X9
-	VMULSS       scale+104(FP), X9, X9
-	VBROADCASTSS X9, Y9
+	VCVTSI2SSL   R15, X0, X10
+	VMULSS       X1, X10, X10
+	VBROADCASTSS X10, Y10
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y9, Y3
-	VFMADD231PS  32(R14), Y9, Y4
-	VFMADD231PS  64(R14), Y9, Y5
-	VFMADD231PS  96(R14), Y9, Y6
-	VFMADD231PS  128(R14), Y9, Y7
-	VFMADD231PS  160(R14), Y9, Y8
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y10, Y4
+	VFMADD231PS  32(R14), Y10, Y5
+	VFMADD231PS  64(R14), Y10, Y6
+	VFMADD231PS  96(R14), Y10, Y7
+	VFMADD231PS  128(R14), Y10, Y8
+	VFMADD231PS  160(R14), Y10, Y9
+	BLSRQ        R13, R13
 	JNZ          entry6false
 
 store6false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS Y5, 64(R12)
-	VMOVUPS Y6, 96(R12)
-	VMOVUPS Y7, 128(R12)
-	VMOVUPS Y8, 160(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y9, 160(R12)
 	JMP     next6false
 
 final6false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
-	VMULPS Y1, Y5, Y5
-	VMULPS Y1, Y6, Y6
-	VMULPS Y1, Y7, Y7
-	VMULPS Y1, Y8, Y8
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+	VMULPS Y2, Y9, Y9
 
 scaled6false:
 	TESTL       R11, R11
 	JZ          write6false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
-	VFMADD231PS 64(R9), Y2, Y5
-	VFMADD231PS 96(R9), Y2, Y6
-	VFMADD231PS 128(R9), Y2, Y7
-	VFMADD231PS 160(R9), Y2, Y8
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
+	VFMADD231PS 160(R9), Y3, Y9
 
 write6false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
-	VMOVUPS Y5, 64(R9)
-	VMOVUPS Y6, 96(R9)
-	VMOVUPS Y7, 128(R9)
-	VMOVUPS Y8, 160(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
+	VMOVUPS Y7, 96(R9)
+	VMOVUPS Y8, 128(R9)
+	VMOVUPS Y9, 160(R9)
 
 next6false:
 	ADDQ $0x00000100, R12
@@ -10339,14 +10307,15 @@ rows6true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10356,23 +10325,23 @@ row6true:
 	JZ     done6true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried6true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 	JMP    summed6true
 
 carried6true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
-	VMOVUPS 64(R12), Y6
-	VMOVUPS 96(R12), Y7
-	VMOVUPS 128(R12), Y8
-	VMOVUPS 160(R12), Y9
-	VMOVUPS 192(R12), Y10
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VMOVUPS 64(R12), Y7
+	VMOVUPS 96(R12), Y8
+	VMOVUPS 128(R12), Y9
+	VMOVUPS 160(R12), Y10
+	VMOVUPS 192(R12), Y11
 
 summed6true:
 	MOVQ  (CX), R13
@@ -10381,67 +10350,66 @@ summed6true:
 
 entry6true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X11
-	VMULSS       scale+104(FP), X11, X11
-	VBROADCASTSS X11, Y11
+	VCVTSI2SSL   R15, X1, X12
+	VMULSS       X2, X12, X12
+	VBROADCASTSS X12, Y12
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y11, Y4
-	VFMADD231PS  32(R14), Y11, Y5
-	VFMADD231PS  64(R14), Y11, Y6
-	VFMADD231PS  96(R14), Y11, Y7
-	VFMADD231PS  128(R14), Y11, Y8
-	VFMADD231PS  160(R14), Y11, Y9
-	VMASKMOVPS   192(R14), Y0, Y12
-	VFMADD231PS  Y12, Y11, Y10
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y12, Y5
+	VFMADD231PS  32(R14), Y12, Y6
+	VFMADD231PS  64(R14), Y12, Y7
+	VFMADD231PS  96(R14), Y12, Y8
+	VFMADD231PS  128(R14), Y12, Y9
+	VFMADD231PS  160(R14), Y12, Y10
+	VMASKMOVPS   192(R14), Y0, Y13
+	VFMADD231PS  Y13, Y12, Y11
+	BLSRQ        R13, R13
 	JNZ          entry6true
 
 store6true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final6true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS Y6, 64(R12)
-	VMOVUPS Y7, 96(R12)
-	VMOVUPS Y8, 128(R12)
-	VMOVUPS Y9, 160(R12)
-	VMOVUPS Y10, 192(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS Y7, 64(R12)
+	VMOVUPS Y8, 96(R12)
+	VMOVUPS Y9, 128(R12)
+	VMOVUPS Y10, 160(R12)
+	VMOVUPS Y11, 192(R12)
 	JMP     next6true
 
 final6true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled6true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
-	VMULPS Y2, Y6, Y6
-	VMULPS Y2, Y7, Y7
-	VMULPS Y2, Y8, Y8
-	VMULPS Y2, Y9, Y9
-	VMULPS Y2, Y10, Y10
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y7, Y7
+	VMULPS Y3, Y8, Y8
+	VMULPS Y3, Y9, Y9
+	VMULPS Y3, Y10, Y10
+	VMULPS Y3, Y11, Y11
 
 scaled6true:
 	TESTL       R11, R11
 	JZ          write6true
-	VFMADD231PS (R9), Y3, Y4
-	VFMADD231PS 32(R9), Y3, Y5
-	VFMADD231PS 64(R9), Y3, Y6
-	VFMADD231PS 96(R9), Y3, Y7
-	VFMADD231PS 128(R9), Y3, Y8
-	VFMADD231PS 160(R9), Y3, Y9
-	VMASKMOVPS  192(R9), Y0, Y11
-	VFMADD231PS Y11, Y3, Y10
+	VFMADD231PS (R9), Y4, Y5
+	VFMADD231PS 32(R9), Y4, Y6
+	VFMADD231PS 64(R9), Y4, Y7
+	VFMADD231PS 96(R9), Y4, Y8
+	VFMADD231PS 128(R9), Y4, Y9
+	VFMADD231PS 160(R9), Y4, Y10
+	VMASKMOVPS  192(R9), Y0, Y12
+	VFMADD231PS Y12, Y4, Y11
 
 write6true:
-	VMOVUPS    Y4, (R9)
-	VMOVUPS    Y5, 32(R9)
-	VMOVUPS    Y6, 64(R9)
-	VMOVUPS    Y7, 96(R9)
-	VMOVUPS    Y8, 128(R9)
-	VMOVUPS    Y9, 160(R9)
-	VMASKMOVPS Y10, Y0, 192(R9)
+	VMOVUPS    Y5, (R9)
+	VMOVUPS    Y6, 32(R9)
+	VMOVUPS    Y7, 64(R9)
+	VMOVUPS    Y8, 96(R9)
+	VMOVUPS    Y9, 128(R9)
+	VMOVUPS    Y10, 160(R9)
+	VMASKMOVPS Y11, Y0, 192(R9)
 
 next6true:
 	ADDQ $0x00000100, R12
@@ -10463,14 +10431,15 @@ rows7false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10480,23 +10449,23 @@ row7false:
 	JZ     done7false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
 	JMP    summed7false
 
 carried7false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
-	VMOVUPS 64(R12), Y5
-	VMOVUPS 96(R12), Y6
-	VMOVUPS 128(R12), Y7
-	VMOVUPS 160(R12), Y8
-	VMOVUPS 192(R12), Y9
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+	VMOVUPS 160(R12), Y9
+	VMOVUPS 192(R12), Y10
 
 summed7false:
 	MOVQ  (CX), R13
@@ -10505,65 +10474,64 @@ summed7false:
 
 entry7false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X10
-	VMULSS       scale+104(FP), X10, X10
-	VBROADCASTSS X10, Y10
+	VCVTSI2SSL   R15, X0, X11
+	VMULSS       X1, X11, X11
+	VBROADCASTSS X11, Y11
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y10, Y3
-	VFMADD231PS  32(R14), Y10, Y4
-	VFMADD231PS  64(R14), Y10, Y5
-	VFMADD231PS  96(R14), Y10, Y6
-	VFMADD231PS  128(R14), Y10, Y7
-	VFMADD231PS  160(R14), Y10, Y8
-	VFMADD231PS  192(R14), Y10, Y9
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y11, Y4
+	VFMADD231PS  32(R14), Y11, Y5
+	VFMADD231PS  64(R14), Y11, Y6
+	VFMADD231PS  96(R14), Y11, Y7
+	VFMADD231PS  128(R14), Y11, Y8
+	VFMADD231PS  160(R14), Y11, Y9
+	VFMADD231PS  192(R14), Y11, Y10
+	BLSRQ        R13, R13
 	JNZ          entry7false
 
 store7false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS Y5, 64(R12)
-	VMOVUPS Y6, 96(R12)
-	VMOVUPS Y7, 128(R12)
-	VMOVUPS Y8, 160(R12)
-	VMOVUPS Y9, 192(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y9, 160(R12)
+	VMOVUPS Y10, 192(R12)
 	JMP     next7false
 
 final7false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
-	VMULPS Y1, Y5, Y5
-	VMULPS Y1, Y6, Y6
-	VMULPS Y1, Y7, Y7
-	VMULPS Y1, Y8, Y8
-	VMULPS Y1, Y9, Y9
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+	VMULPS Y2, Y9, Y9
+	VMULPS Y2, Y10, Y10
 
 scaled7false:
 	TESTL       R11, R11
 	JZ          write7false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
-	VFMADD231PS 64(R9), Y2, Y5
-	VFMADD231PS 96(R9), Y2, Y6
-	VFMADD231PS 128(R9), Y2, Y7
-	VFMADD231PS 160(R9), Y2, Y8
-	VFMADD231PS 192(R9), Y2, Y9
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
+	VFMADD231PS 160(R9), Y3, Y9
+	VFMADD231PS 192(R9), Y3, Y10
 
 write7false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
-	VMOVUPS Y5, 64(R9)
-	VMOVUPS Y6, 96(R9)
-	VMOVUPS Y7, 128(R9)
-	VMOVUPS Y8, 160(R9)
-	VMOVUPS Y9, 192(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
+	VMOVUPS Y7, 96(R9)
+	VMOVUPS Y8, 128(R9)
+	VMOVUPS Y9, 160(R9)
+	VMOVUPS Y10, 192(R9)
 
 next7false:
 	ADDQ $0x00000100, R12
@@ -10585,14 +10553,15 @@ rows7true:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X1, X1, X1
+	VMOVSS       scale+104(FP), X2
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y2
-	VBROADCASTSS beta+100(FP), Y3
+	VBROADCASTSS alpha+96(FP), Y3
+	VBROADCASTSS beta+100(FP), Y4
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10602,7 +10571,6 @@ row7true:
 	JZ     done7true
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried7true
-	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
@@ -10610,17 +10578,18 @@ row7true:
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
+	VXORPS Y12, Y12, Y12
 	JMP    summed7true
 
 carried7true:
-	VMOVUPS (R12), Y4
-	VMOVUPS 32(R12), Y5
-	VMOVUPS 64(R12), Y6
-	VMOVUPS 96(R12), Y7
-	VMOVUPS 128(R12), Y8
-	VMOVUPS 160(R12), Y9
-	VMOVUPS 192(R12), Y10
-	VMOVUPS 224(R12), Y11
+	VMOVUPS (R12), Y5
+	VMOVUPS 32(R12), Y6
+	VMOVUPS 64(R12), Y7
+	VMOVUPS 96(R12), Y8
+	VMOVUPS 128(R12), Y9
+	VMOVUPS 160(R12), Y10
+	VMOVUPS 192(R12), Y11
+	VMOVUPS 224(R12), Y12
 
 summed7true:
 	MOVQ  (CX), R13
@@ -10629,72 +10598,71 @@ summed7true:
 
 entry7true:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X1, X12
-	VMULSS       scale+104(FP), X12, X12
-	VBROADCASTSS X12, Y12
+	VCVTSI2SSL   R15, X1, X13
+	VMULSS       X2, X13, X13
+	VBROADCASTSS X13, Y13
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y12, Y4
-	VFMADD231PS  32(R14), Y12, Y5
-	VFMADD231PS  64(R14), Y12, Y6
-	VFMADD231PS  96(R14), Y12, Y7
-	VFMADD231PS  128(R14), Y12, Y8
-	VFMADD231PS  160(R14), Y12, Y9
-	VFMADD231PS  192(R14), Y12, Y10
-	VMASKMOVPS   224(R14), Y0, Y13
-	VFMADD231PS  Y13, Y12, Y11
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y13, Y5
+	VFMADD231PS  32(R14), Y13, Y6
+	VFMADD231PS  64(R14), Y13, Y7
+	VFMADD231PS  96(R14), Y13, Y8
+	VFMADD231PS  128(R14), Y13, Y9
+	VFMADD231PS  160(R14), Y13, Y10
+	VFMADD231PS  192(R14), Y13, Y11
+	VMASKMOVPS   224(R14), Y0, Y14
+	VFMADD231PS  Y14, Y13, Y12
+	BLSRQ        R13, R13
 	JNZ          entry7true
 
 store7true:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final7true
-	VMOVUPS Y4, (R12)
-	VMOVUPS Y5, 32(R12)
-	VMOVUPS Y6, 64(R12)
-	VMOVUPS Y7, 96(R12)
-	VMOVUPS Y8, 128(R12)
-	VMOVUPS Y9, 160(R12)
-	VMOVUPS Y10, 192(R12)
-	VMOVUPS Y11, 224(R12)
+	VMOVUPS Y5, (R12)
+	VMOVUPS Y6, 32(R12)
+	VMOVUPS Y7, 64(R12)
+	VMOVUPS Y8, 96(R12)
+	VMOVUPS Y9, 128(R12)
+	VMOVUPS Y10, 160(R12)
+	VMOVUPS Y11, 192(R12)
+	VMOVUPS Y12, 224(R12)
 	JMP     next7true
 
 final7true:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled7true
-	VMULPS Y2, Y4, Y4
-	VMULPS Y2, Y5, Y5
-	VMULPS Y2, Y6, Y6
-	VMULPS Y2, Y7, Y7
-	VMULPS Y2, Y8, Y8
-	VMULPS Y2, Y9, Y9
-	VMULPS Y2, Y10, Y10
-	VMULPS Y2, Y11, Y11
+	VMULPS Y3, Y5, Y5
+	VMULPS Y3, Y6, Y6
+	VMULPS Y3, Y7, Y7
+	VMULPS Y3, Y8, Y8
+	VMULPS Y3, Y9, Y9
+	VMULPS Y3, Y10, Y10
+	VMULPS Y3, Y11, Y11
+	VMULPS Y3, Y12, Y12
 
 scaled7true:
 	TESTL       R11, R11
 	JZ          write7true
-	VFMADD231PS (R9), Y3, Y4
-	VFMADD231PS 32(R9), Y3, Y5
-	VFMADD231PS 64(R9), Y3, Y6
-	VFMADD231PS 96(R9), Y3, Y7
-	VFMADD231PS 128(R9), Y3, Y8
-	VFMADD231PS 160(R9), Y3, Y9
-	VFMADD231PS 192(R9), Y3, Y10
-	VMASKMOVPS  224(R9), Y0, Y12
-	VFMADD231PS Y12, Y3, Y11
+	VFMADD231PS (R9), Y4, Y5
+	VFMADD231PS 32(R9), Y4, Y6
+	VFMADD231PS 64(R9), Y4, Y7
+	VFMADD231PS 96(R9), Y4, Y8
+	VFMADD231PS 128(R9), Y4, Y9
+	VFMADD231PS 160(R9), Y4, Y10
+	VFMADD231PS 192(R9), Y4, Y11
+	VMASKMOVPS  224(R9), Y0, Y13
+	VFMADD231PS Y13, Y4, Y12
 
 write7true:
-	VMOVUPS    Y4, (R9)
-	VMOVUPS    Y5, 32(R9)
-	VMOVUPS    Y6, 64(R9)
-	VMOVUPS    Y7, 96(R9)
-	VMOVUPS    Y8, 128(R9)
-	VMOVUPS    Y9, 160(R9)
-	VMOVUPS    Y10, 192(R9)
-	VMASKMOVPS Y11, Y0, 224(R9)
+	VMOVUPS    Y5, (R9)
+	VMOVUPS    Y6, 32(R9)
+	VMOVUPS    Y7, 64(R9)
+	VMOVUPS    Y8, 96(R9)
+	VMOVUPS    Y9, 128(R9)
+	VMOVUPS    Y10, 160(R9)
+	VMOVUPS    Y11, 192(R9)
+	VMASKMOVPS Y12, Y0, 224(R9)
 
 next7true:
 	ADDQ $0x00000100, R12
@@ -10716,14 +10684,15 @@ rows8false:
 	MOVQ         a+24(FP), BX
 	MOVQ         lda+32(FP), SI
 	VXORPS       X0, X0, X0
+	VMOVSS       scale+104(FP), X1
 	MOVQ         b+40(FP), DI
 	MOVQ         ldb+48(FP), R8
 	SHLQ         $0x02, R8
 	MOVQ         c+72(FP), R9
 	MOVQ         ldc+80(FP), R10
 	SHLQ         $0x02, R10
-	VBROADCASTSS alpha+96(FP), Y1
-	VBROADCASTSS beta+100(FP), Y2
+	VBROADCASTSS alpha+96(FP), Y2
+	VBROADCASTSS beta+100(FP), Y3
 	MOVL         beta+100(FP), R11
 	SHLL         $0x01, R11
 	MOVQ         sums+56(FP), R12
@@ -10733,7 +10702,6 @@ row8false:
 	JZ     done8false
 	TESTQ  $0x00000001, carry+64(FP)
 	JNZ    carried8false
-	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
@@ -10741,17 +10709,18 @@ row8false:
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
 	JMP    summed8false
 
 carried8false:
-	VMOVUPS (R12), Y3
-	VMOVUPS 32(R12), Y4
-	VMOVUPS 64(R12), Y5
-	VMOVUPS 96(R12), Y6
-	VMOVUPS 128(R12), Y7
-	VMOVUPS 160(R12), Y8
-	VMOVUPS 192(R12), Y9
-	VMOVUPS 224(R12), Y10
+	VMOVUPS (R12), Y4
+	VMOVUPS 32(R12), Y5
+	VMOVUPS 64(R12), Y6
+	VMOVUPS 96(R12), Y7
+	VMOVUPS 128(R12), Y8
+	VMOVUPS 160(R12), Y9
+	VMOVUPS 192(R12), Y10
+	VMOVUPS 224(R12), Y11
 
 summed8false:
 	MOVQ  (CX), R13
@@ -10760,70 +10729,69 @@ summed8false:
 
 entry8false:
 	TZCNTQ       R13, R14
-	BLSRQ        R13, R13
 	MOVBLZX      (BX)(R14*1), R15
-	VCVTSI2SSL   R15, X0, X11
-	VMULSS       scale+104(FP), X11, X11
-	VBROADCASTSS X11, Y11
+	VCVTSI2SSL   R15, X0, X12
+	VMULSS       X1, X12, X12
+	VBROADCASTSS X12, Y12
 	IMULQ        R8, R14
 	ADDQ         DI, R14
-	VFMADD231PS  (R14), Y11, Y3
-	VFMADD231PS  32(R14), Y11, Y4
-	VFMADD231PS  64(R14), Y11, Y5
-	VFMADD231PS  96(R14), Y11, Y6
-	VFMADD231PS  128(R14), Y11, Y7
-	VFMADD231PS  160(R14), Y11, Y8
-	VFMADD231PS  192(R14), Y11, Y9
-	VFMADD231PS  224(R14), Y11, Y10
-	TESTQ        R13, R13
+	VFMADD231PS  (R14), Y12, Y4
+	VFMADD231PS  32(R14), Y12, Y5
+	VFMADD231PS  64(R14), Y12, Y6
+	VFMADD231PS  96(R14), Y12, Y7
+	VFMADD231PS  128(R14), Y12, Y8
+	VFMADD231PS  160(R14), Y12, Y9
+	VFMADD231PS  192(R14), Y12, Y10
+	VFMADD231PS  224(R14), Y12, Y11
+	BLSRQ        R13, R13
 	JNZ          entry8false
 
 store8false:
 	TESTQ   $0x00000002, carry+64(FP)
 	JZ      final8false
-	VMOVUPS Y3, (R12)
-	VMOVUPS Y4, 32(R12)
-	VMOVUPS Y5, 64(R12)
-	VMOVUPS Y6, 96(R12)
-	VMOVUPS Y7, 128(R12)
-	VMOVUPS Y8, 160(R12)
-	VMOVUPS Y9, 192(R12)
-	VMOVUPS Y10, 224(R12)
+	VMOVUPS Y4, (R12)
+	VMOVUPS Y5, 32(R12)
+	VMOVUPS Y6, 64(R12)
+	VMOVUPS Y7, 96(R12)
+	VMOVUPS Y8, 128(R12)
+	VMOVUPS Y9, 160(R12)
+	VMOVUPS Y10, 192(R12)
+	VMOVUPS Y11, 224(R12)
 	JMP     next8false
 
 final8false:
 	CMPL   alpha+96(FP), $0x3f800000
 	JE     scaled8false
-	VMULPS Y1, Y3, Y3
-	VMULPS Y1, Y4, Y4
-	VMULPS Y1, Y5, Y5
-	VMULPS Y1, Y6, Y6
-	VMULPS Y1, Y7, Y7
-	VMULPS Y1, Y8, Y8
-	VMULPS Y1, Y9, Y9
-	VMULPS Y1, Y10, Y10
+	VMULPS Y2, Y4, Y4
+	VMULPS Y2, Y5, Y5
+	VMULPS Y2, Y6, Y6
+	VMULPS Y2, Y7, Y7
+	VMULPS Y2, Y8, Y8
+	VMULPS Y2, Y9, Y9
+	VMULPS Y2, Y10, Y10
+	VMULPS Y2, Y11, Y11
 
 scaled8false:
 	TESTL       R11, R11
 	JZ          write8false
-	VFMADD231PS (R9), Y2, Y3
-	VFMADD231PS 32(R9), Y2, Y4
-	VFMADD231PS 64(R9), Y2, Y5
-	VFMADD231PS 96(R9), Y2, Y6
-	VFMADD231PS 128(R9), Y2, Y7
-	VFMADD231PS 160(R9), Y2, Y8
-	VFMADD231PS 192(R9), Y2, Y9
-	VFMADD231PS 224(R9), Y2, Y10
+	VFMADD231PS (R9), Y3, Y4
+	VFMADD231PS 32(R9), Y3, Y5
+	VFMADD231PS 64(R9), Y3, Y6
+	VFMADD231PS 96(R9), Y3, Y7
+	VFMADD231PS 128(R9), Y3, Y8
+	VFMADD231PS 160(R9), Y3, Y9
+	VFMADD231PS 192(R9), Y3, Y10
+	VFMADD231PS 224(R9), Y3, Y11
 
 write8false:
-	VMOVUPS Y3, (R9)
-	VMOVUPS Y4, 32(R9)
-	VMOVUPS Y5, 64(R9)
-	VMOVUPS Y6, 96(R9)
-	VMOVUPS Y7, 128(R9)
-	VMOVUPS Y8, 160(R9)
-	VMOVUPS Y9, 192(R9)
-	VMOVUPS Y10, 224(R9)
+	VMOVUPS Y4, (R9)
+	VMOVUPS Y5, 32(R9)
+	VMOVUPS Y6, 64(R9)
+	VMOVUPS Y7, 96(R9)
+	VMOVUPS Y8, 128(R9)
+	VMOVUPS Y9, 160(R9)
+	VMOVUPS Y10, 192(R9)
+	VMOVUPS Y11, 224(R9)
 
 next8false:
 	ADDQ $0x00000100, R12
