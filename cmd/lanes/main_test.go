@@ -86,8 +86,8 @@ func TestTrainAndEval(t *testing.T) {
 	if res.TestAccuracy < 0.95 || len(res.Epochs) != 1 || res.Model != model || res.Batch != 32 {
 		t.Errorf("one epoch: %+v", res)
 	}
-	if !res.ThreadsChosen || res.Threads < 1 || res.Threads > runtime.GOMAXPROCS(0) {
-		t.Errorf("without --threads: threads %d, threads_auto %v; want a count chosen from 1 to GOMAXPROCS", res.Threads, res.ThreadsChosen)
+	if !res.ThreadsAuto || res.Threads < 1 || res.Threads > runtime.GOMAXPROCS(0) {
+		t.Errorf("without --threads: threads %d, threads_auto %v; want a count chosen from 1 to GOMAXPROCS", res.Threads, res.ThreadsAuto)
 	}
 	if !strings.Contains(errOut.String(), "epoch 1/1") {
 		t.Errorf("progress on a non-terminal should be one line per epoch, got %q", errOut.String())

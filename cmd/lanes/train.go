@@ -25,7 +25,7 @@ import (
 type trainResult struct {
 	ISA              string        `json:"isa"`
 	Threads          int           `json:"threads"`      // in use at the end
-	ThreadsChosen    bool          `json:"threads_auto"` // chosen by timing steps (no --threads)
+	ThreadsAuto      bool          `json:"threads_auto"` // chosen by timing steps (no --threads)
 	Batch            int           `json:"batch"`
 	Epochs           []epochResult `json:"epochs"`
 	TrainSeconds     float64       `json:"train_seconds"`
@@ -168,7 +168,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), ThreadsChosen: autoThreads, Batch: *batch, TrainSeconds: elapsed,
+	res := trainResult{ISA: kernels.ISA(), Threads: kernels.Threads(), ThreadsAuto: autoThreads, Batch: *batch, TrainSeconds: elapsed,
 		SamplesPerSecond: float64(train.Len()*len(hist.Epochs)) / elapsed, TestLoss: testLoss, TestAccuracy: testAcc, Model: *out}
 	for _, e := range hist.Epochs {
 		res.Epochs = append(res.Epochs, epochResult{e.Epoch, e.Loss, e.Accuracy, e.Seconds})
@@ -177,11 +177,11 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return json.NewEncoder(stdout).Encode(res)
 	}
 	chosen := ""
-	if res.ThreadsChosen {
+	if res.ThreadsAuto {
 		chosen = " at the end, chosen by timing steps"
 	}
-	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %d epochs (to epoch %d) in %.2f s (%.0f samples/s, %s, %d threads%s); saved %s\n",
-		testLoss, testAcc, test.Len(), len(hist.Epochs), model.Epoch, elapsed, res.SamplesPerSecond, res.ISA, res.Threads, chosen, *out)
+	fmt.Fprintf(stdout, "test loss %.4f, test accuracy %.4f (%d images)\ntrained %s (to epoch %d) in %.2f s (%.0f samples/s, %s, %s%s); saved %s\n",
+		testLoss, testAcc, test.Len(), counted(len(hist.Epochs), "epoch"), model.Epoch, elapsed, res.SamplesPerSecond, res.ISA, counted(res.Threads, "thread"), chosen, *out)
 	return nil
 }
 
@@ -356,23 +356,22 @@ func (p *progress) OnBatchEnd(b nn.BatchInfo) {
 		timing = fmt.Sprintf("%.2fs", b.Elapsed.Seconds())
 	}
 	fmt.Fprintf(p.w, "\r\033[K%5d/%d [%s] - %s - loss: %.4f - accuracy: %.4f - %.0f samples/s - %s",
-		b.Step, b.Steps, bar, timing, b.Loss, b.Accuracy, rate, threadsNow())
+		b.Step, b.Steps, bar, timing, b.Loss, b.Accuracy, rate, counted(kernels.Threads(), "thread"))
 }
 
 func (p *progress) OnEpochEnd(_ *nn.Model, e nn.EpochInfo) (bool, error) {
 	if p.terminal {
 		fmt.Fprintf(p.w, "\n")
 	} else {
-		fmt.Fprintf(p.w, "epoch %d/%d: loss %.4f, accuracy %.4f, %.2f s, %s\n", e.Epoch, p.epochs, e.Loss, e.Accuracy, e.Seconds, threadsNow())
+		fmt.Fprintf(p.w, "epoch %d/%d: loss %.4f, accuracy %.4f, %.2f s, %s\n", e.Epoch, p.epochs, e.Loss, e.Accuracy, e.Seconds, counted(kernels.Threads(), "thread"))
 	}
 	return false, nil
 }
 
-// threadsNow says how many threads the kernels use at the moment (nn.AutoThreads may change
-// it as training goes).
-func threadsNow() string {
-	if n := kernels.Threads(); n != 1 {
-		return fmt.Sprintf("%d threads", n)
+// counted says n of noun: "1 thread", "2 threads".
+func counted(n int, noun string) string {
+	if n != 1 {
+		noun += "s"
 	}
-	return "1 thread"
+	return fmt.Sprintf("%d %s", n, noun)
 }
